@@ -1,0 +1,134 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FirmwareConfig } from "../../platform.js";
+import type { BlockDevice } from "../../storage.js";
+import type { Frame } from "../bridge-frame.js";
+import { FaultyNet, type NetFaults } from "../faults/faulty-net.js";
+import { PowerLossBlockDevice } from "../faults/power-loss-block-device.js";
+import { BridgeServer } from "./bridge-server.js";
+import { FileBlockDevice } from "./file-block-device.js";
+import { FileSettingsStore } from "./file-settings.js";
+import { NodeNet } from "./node-net.js";
+import { NodeTime } from "./node-time.js";
+import { XsWorker, type XsReply } from "./xs-worker.js";
+
+/** The compiled project root (build/), three folders above this file. */
+export const BUILD_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+export const DEFAULT_FIRMWARE_AREA = Object.freeze({ bytes: 2 * 4096 + 1024 * 1024, sectorSize: 4096 });
+
+export interface FirmwareHostOptions {
+  /** Folder for settings.json and firmware.bin, the host's non-volatile memory. */
+  readonly stateDir: string;
+  /** Values the firmware reads from mc/config, as mcconfig's name=value arguments give them on Moddable. */
+  readonly config?: FirmwareConfig;
+  /** XS module to run (absolute path); default: the boot module that calls main(). */
+  readonly entry?: string;
+  /** Datagram faults applied to the firmware's UDP traffic. */
+  readonly netFaults?: NetFaults;
+  /** Power fails during this write or erase of the firmware storage (1-based). */
+  readonly powerCutAtOperation?: number;
+  readonly firmwareArea?: { readonly bytes: number; readonly sectorSize: number };
+  /** Console lines from the firmware; default: stdout. */
+  readonly writeLine?: (line: string) => void;
+  /** Extra requests from XS (test harnesses). */
+  readonly onRequest?: (op: string, header: Frame["header"], payload: Uint8Array | undefined) => Frame | undefined;
+  /** Called when the firmware fails in a way it cannot report itself. */
+  readonly onFatal?: (error: Error) => void;
+}
+
+/**
+ * Runs the firmware inside the XS engine (xsnap-worker) with Node performing
+ * its I/O. The worker's current folder holds two generated modules that stand
+ * where Moddable's build puts them: "mc/config" (the configuration) and
+ * "hal/port" (the host port).
+ */
+export class FirmwareHost {
+  readonly net: NodeNet | FaultyNet;
+  readonly time = new NodeTime();
+  readonly blockDevice: BlockDevice;
+  private readonly file: FileBlockDevice;
+  private readonly options: FirmwareHostOptions;
+  private readonly server: BridgeServer;
+  private readonly runDir: string;
+  private worker: XsWorker | undefined;
+  private stopped: (() => void) | undefined;
+
+  constructor(options: FirmwareHostOptions) {
+    this.options = options;
+    const nodeNet = new NodeNet();
+    this.net = options.netFaults ? new FaultyNet(nodeNet, this.time, options.netFaults) : nodeNet;
+    const area = options.firmwareArea ?? DEFAULT_FIRMWARE_AREA;
+    const file = new FileBlockDevice(path.join(options.stateDir, "firmware.bin"), area.bytes, area.sectorSize);
+    this.file = file;
+    this.blockDevice = options.powerCutAtOperation ? new PowerLossBlockDevice(file, { cutAtOperation: options.powerCutAtOperation }) : file;
+    const writeLine = options.writeLine ?? ((line: string) => process.stdout.write(`${line}\n`));
+    this.server = new BridgeServer({
+      net: this.net,
+      time: this.time,
+      settings: new FileSettingsStore(path.join(options.stateDir, "settings.json")),
+      blockDevice: this.blockDevice,
+      writeLine,
+      onRequest: (op, header, payload) => {
+        if (op === "stopped") {
+          this.stopped?.();
+          return { header: {} };
+        }
+        if (op === "restart") {
+          writeLine("[host] firmware asked for a restart; the host runner stops instead");
+          queueMicrotask(() => void this.stop());
+          return { header: {} };
+        }
+        return options.onRequest?.(op, header, payload);
+      },
+    });
+    this.server.onFatal = (error) => (options.onFatal ?? ((e: Error) => writeLine(`[host] fatal: ${e.message}`)))(error);
+    this.runDir = fs.mkdtempSync(path.join(os.tmpdir(), "xs-firmware-"));
+  }
+
+  /** Starts XS and runs the entry module; resolves once main() has returned. */
+  async start(): Promise<XsReply> {
+    writeGeneratedModules(this.runDir, this.options.config ?? {});
+    const worker = new XsWorker({ cwd: this.runDir, handler: this.server.handle });
+    this.worker = worker;
+    this.server.attach(worker);
+    return worker.loadModule(this.options.entry ?? path.join(BUILD_ROOT, "hal", "host", "xs", "boot.js"));
+  }
+
+  /** Passes an event to the firmware (used by harnesses). */
+  emit(header: object, payload?: Uint8Array): void {
+    this.server.emit(header, payload);
+  }
+
+  /** Asks the firmware to stop (its onStop handlers run), then ends XS. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    if (worker.running) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.stopped = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.server.emit({ ev: "stop" });
+      });
+    }
+    this.server.shutdown();
+    await worker.whenIdle();
+    await worker.close();
+    this.file.close();
+    fs.rmSync(this.runDir, { recursive: true, force: true });
+  }
+}
+
+function writeGeneratedModules(runDir: string, config: FirmwareConfig): void {
+  fs.mkdirSync(path.join(runDir, "mc"), { recursive: true });
+  fs.mkdirSync(path.join(runDir, "hal"), { recursive: true });
+  fs.writeFileSync(path.join(runDir, "mc", "config"), `export default Object.freeze(${JSON.stringify({ file: { root: runDir }, ...config })});\n`);
+  const port = path.join(BUILD_ROOT, "hal", "host", "xs", "port.js");
+  fs.writeFileSync(path.join(runDir, "hal", "port"), `export * from ${JSON.stringify(port)};\n`);
+}

@@ -1,0 +1,190 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { Readable, Writable } from "node:stream";
+
+/** Path of the xsnap-worker binary that `npm install` builds from @agoric/xsnap. */
+export function xsnapWorkerPath(): string {
+  const require = createRequire(import.meta.url);
+  const packageDir = path.dirname(require.resolve("@agoric/xsnap/package.json"));
+  const platformDir = process.platform === "darwin" ? "mac" : "lin";
+  const binary = path.join(packageDir, "xsnap-native", "xsnap", "build", "bin", platformDir, "release", "xsnap-worker");
+  if (!fs.existsSync(binary)) {
+    throw new Error(`XS engine not built: ${binary} is missing. Run "npm install" (it compiles XS; it needs make and a C compiler).`);
+  }
+  return binary;
+}
+
+/** Answers a request that firmware in XS made with issueCommand(). */
+export type RequestHandler = (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+export interface XsMeter {
+  readonly compute?: number;
+  readonly allocate?: number;
+  readonly currentHeapCount?: number;
+  readonly [key: string]: unknown;
+}
+
+export interface XsReply {
+  readonly meter: XsMeter;
+  readonly payload: Uint8Array;
+}
+
+interface PendingCommand {
+  readonly resolve: (reply: XsReply) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * One XS machine in an xsnap-worker process, driven through the worker's
+ * netstring pipes (fd 3: to the worker, fd 4: from it). Commands run one at a
+ * time; while one runs, the worker may call back with issueCommand(), which
+ * the request handler answers. Events sent with deliver() are queued and
+ * passed in, in order, whenever the worker is idle.
+ */
+export class XsWorker {
+  private readonly child: ChildProcess;
+  private readonly toWorker: Writable;
+  private readonly handler: RequestHandler;
+  private readonly queue: { command: string; body: Uint8Array; pending: PendingCommand }[] = [];
+  private current: PendingCommand | undefined;
+  private input: Buffer = Buffer.alloc(0);
+  private exited = false;
+  private exitError: Error | undefined;
+  readonly exit: Promise<number | null>;
+
+  constructor(options: { cwd: string; handler: RequestHandler; stdout?: "inherit" | "ignore" }) {
+    this.handler = options.handler;
+    this.child = spawn(xsnapWorkerPath(), [], {
+      cwd: options.cwd,
+      stdio: ["ignore", options.stdout ?? "inherit", "inherit", "pipe", "pipe"],
+    });
+    this.toWorker = this.child.stdio[3] as Writable;
+    const fromWorker = this.child.stdio[4] as Readable;
+    fromWorker.on("data", (chunk: Buffer) => this.receive(chunk));
+    this.toWorker.on("error", () => undefined);
+    this.exit = new Promise((resolve) => {
+      this.child.on("exit", (code, signal) => {
+        this.exited = true;
+        this.exitError = new Error(`xsnap-worker exited (code ${code}, signal ${signal})`);
+        this.current?.reject(this.exitError);
+        this.current = undefined;
+        for (const entry of this.queue.splice(0)) entry.pending.reject(this.exitError);
+        resolve(code);
+      });
+    });
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** Runs a module file (absolute path) and its imports. */
+  loadModule(file: string): Promise<XsReply> {
+    return this.enqueue("m", new TextEncoder().encode(file));
+  }
+
+  /** Evaluates a script in the global scope. */
+  evaluate(source: string): Promise<XsReply> {
+    return this.enqueue("e", new TextEncoder().encode(source));
+  }
+
+  /** Passes an event to globalThis.handleCommand() in XS. */
+  deliver(body: Uint8Array): Promise<XsReply> {
+    return this.enqueue("?", body);
+  }
+
+  /** Resolves when no command is running or queued. */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => (this.exited || (!this.current && this.queue.length === 0) ? resolve() : setImmediate(check));
+      check();
+    });
+  }
+
+  /** Asks the worker to quit and waits for it. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    this.toWorker.end();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 2000);
+    await this.exit;
+    clearTimeout(timer);
+  }
+
+  private enqueue(command: string, body: Uint8Array): Promise<XsReply> {
+    if (this.exited) return Promise.reject(this.exitError ?? new Error("xsnap-worker is not running"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, body, pending: { resolve, reject } });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.current || this.exited) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.current = next.pending;
+    this.writeNetstring(next.command, next.body);
+  }
+
+  private writeNetstring(command: string, body: Uint8Array): void {
+    const length = body.length + 1;
+    this.toWorker.write(Buffer.concat([Buffer.from(`${length}:${command}`), body, Buffer.from(",")]));
+  }
+
+  private receive(chunk: Buffer): void {
+    this.input = this.input.length ? Buffer.concat([this.input, chunk]) : chunk;
+    for (;;) {
+      const colon = this.input.indexOf(0x3a);
+      if (colon < 0) return;
+      const length = Number(this.input.subarray(0, colon).toString("latin1"));
+      if (!Number.isInteger(length)) throw new Error("xsnap-worker sent a malformed netstring");
+      if (this.input.length < colon + 1 + length + 1) return;
+      const message = this.input.subarray(colon + 1, colon + 1 + length);
+      this.input = this.input.subarray(colon + 1 + length + 1);
+      this.dispatch(Buffer.from(message));
+    }
+  }
+
+  private dispatch(message: Buffer): void {
+    const kind = String.fromCharCode(message[0] ?? 0);
+    const rest = message.subarray(1);
+    if (kind === "?") {
+      Promise.resolve()
+        .then(() => this.handler(new Uint8Array(rest)))
+        .then(
+          (reply) => this.writeNetstring("/", reply),
+          (error: unknown) => {
+            process.stderr.write(`host bridge handler failed: ${String(error)}\n`);
+            this.writeNetstring("/", new Uint8Array(0));
+          },
+        );
+      return;
+    }
+    const pending = this.current;
+    this.current = undefined;
+    if (kind === ".") {
+      const { meter, payload } = splitMeter(rest);
+      pending?.resolve({ meter, payload });
+    } else if (kind === "!") {
+      pending?.reject(new Error(`uncaught exception in XS: ${rest.toString("utf8") || "(no message; see stderr)"}`));
+    } else {
+      pending?.reject(new Error(`unexpected message from xsnap-worker: ${JSON.stringify(kind)}`));
+    }
+    this.pump();
+  }
+}
+
+/** The worker prefixes ok replies with its meter JSON object. */
+function splitMeter(rest: Buffer): { meter: XsMeter; payload: Uint8Array } {
+  if (rest[0] !== 0x7b) return { meter: {}, payload: new Uint8Array(rest) };
+  let depth = 0;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === 0x7b) depth++;
+    else if (rest[i] === 0x7d && --depth === 0) {
+      return { meter: JSON.parse(rest.subarray(0, i + 1).toString("utf8")) as XsMeter, payload: new Uint8Array(rest.subarray(i + 1)) };
+    }
+  }
+  return { meter: {}, payload: new Uint8Array(rest) };
+}

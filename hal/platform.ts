@@ -1,0 +1,34 @@
+import type { Logger } from "./log.js";
+import type { MemoryBudget } from "./memory.js";
+import type { AsyncMutex } from "./mutex.js";
+import type { Net } from "./net.js";
+import type { RandomSource } from "./random.js";
+import type { FirmwareStorage, SettingsStore } from "./storage.js";
+import type { Time } from "./time.js";
+
+/**
+ * Everything the firmware may use of the platform it runs on. A port (Moddable,
+ * host) builds one; modules/ receive it and never touch a platform themselves.
+ */
+export interface Platform {
+  /** Port name for logs, e.g. "moddable/esp32" or "host/xs". */
+  readonly name: string;
+  readonly log: Logger;
+  readonly time: Time;
+  readonly random: RandomSource;
+  readonly net: Net;
+  readonly memory: MemoryBudget;
+  readonly settings: SettingsStore;
+  readonly firmware: FirmwareStorage;
+  createMutex(name: string, maxWaiters?: number): AsyncMutex;
+  /** Registers work to run before the platform stops (SIGINT on the host). */
+  onStop(handler: (done: () => void) => void): void;
+  /** Restarts the device (reboot after a firmware update, Execute /3/0/4). */
+  restart(): void;
+}
+
+/** Configuration as text values, from mcconfig's command line (mc/config) or the host's options. */
+export type FirmwareConfig = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** The one function every port exports as `createPlatform` from module "hal/port". */
+export type CreatePlatform = (config: FirmwareConfig) => Platform;
