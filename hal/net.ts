@@ -23,6 +23,10 @@ export interface UdpEndpoint {
   /** Sends one datagram; throws HalError ("too-large", "closed", "address-invalid", "io"). */
   send(data: Uint8Array, to: SocketAddress): void;
   close(): void;
+  /**
+   * Bound local port; 0 while unknown (Node binds asynchronously, and an
+   * ECMA-419 socket on an ephemeral port does not report it).
+   */
   readonly localPort: number;
   readonly closed: boolean;
 }

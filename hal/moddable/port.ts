@@ -1,0 +1,40 @@
+import System from "system";
+import { FlashFirmwareStorage } from "../common/flash-firmware-storage.js";
+import { isLogLevel, Logger, type LogLevel } from "../log.js";
+import { DEFAULT_MEMORY_POOLS, MemoryBudget } from "../memory.js";
+import { AsyncMutex } from "../mutex.js";
+import type { CreatePlatform, FirmwareConfig, Platform } from "../platform.js";
+import { openFirmwareBlockDevice } from "./block-device.js";
+import { createTraceSink } from "./log-sink.js";
+import { ModdableNet } from "./net.js";
+import { moddableRandom } from "./random.js";
+import { createSettingsStore } from "./settings-store.js";
+import { ModdableTime } from "./time.js";
+
+/** Settings domain (ESP32 NVS namespace, Zephyr settings subtree, Preference domain). */
+const SETTINGS_DOMAIN = "lwm2m";
+
+/**
+ * The Moddable port. The manifest picks the platform files: ECMA-419 flash
+ * and key-value storage on ESP32 and Zephyr, Preference and RAM on the
+ * simulator. The target's mc/config supplies `platform` and `fotaPartition`.
+ */
+export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform => {
+  const time = new ModdableTime();
+  const level = isLogLevel(config["log"]) ? (config["log"] as LogLevel) : "info";
+  const partition = typeof config["fotaPartition"] === "string" ? config["fotaPartition"] : "fota";
+  return {
+    name: `moddable/${typeof config["platform"] === "string" ? config["platform"] : "device"}`,
+    log: new Logger(createTraceSink(), time, level),
+    time,
+    random: moddableRandom,
+    net: new ModdableNet(),
+    memory: new MemoryBudget(DEFAULT_MEMORY_POOLS),
+    settings: createSettingsStore(SETTINGS_DOMAIN),
+    firmware: new FlashFirmwareStorage(openFirmwareBlockDevice(partition)),
+    createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters),
+    // A device has no SIGINT: stop handlers run only when the application calls them.
+    onStop: () => undefined,
+    restart: () => System.restart(),
+  };
+};

@@ -1,0 +1,10 @@
+import type { Suite } from "./harness.js";
+import faults from "./faults.suite.js";
+import firmwareStorage from "./firmware-storage.suite.js";
+import memory from "./memory.suite.js";
+import mutex from "./mutex.suite.js";
+import platform from "./platform.suite.js";
+import settings from "./settings.suite.js";
+
+/** Every suite that runs both under jest and inside XS. */
+export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults]);
