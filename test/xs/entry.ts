@@ -4,7 +4,6 @@ import config from "mc/config";
 import { createPlatform } from "hal/port";
 import { SUITES } from "../conformance/index.js";
 
-declare function issueCommand(request: ArrayBuffer): ArrayBuffer;
 
 const TEST_TIMEOUT_MS = 20000;
 

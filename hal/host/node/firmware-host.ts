@@ -55,6 +55,7 @@ export class FirmwareHost {
   private readonly runDir: string;
   private worker: XsWorker | undefined;
   private stopped: (() => void) | undefined;
+  private entryOutcome: ((failed: boolean, message: string) => void) | undefined;
 
   constructor(options: FirmwareHostOptions) {
     this.options = options;
@@ -72,6 +73,10 @@ export class FirmwareHost {
       blockDevice: this.blockDevice,
       writeLine,
       onRequest: (op, header, payload) => {
+        if (op === "entry-loaded" || op === "entry-failed") {
+          this.entryOutcome?.(op === "entry-failed", String(header["message"] ?? ""));
+          return { header: {} };
+        }
         if (op === "stopped") {
           this.stopped?.();
           return { header: {} };
@@ -88,13 +93,24 @@ export class FirmwareHost {
     this.runDir = fs.mkdtempSync(path.join(os.tmpdir(), "xs-firmware-"));
   }
 
-  /** Starts XS and runs the entry module; resolves once main() has returned. */
+  /**
+   * Starts XS and runs the entry module; resolves once its top level has run.
+   * XS reports nothing when a module throws while loading, so the module is
+   * imported by a script that reports the outcome through the bridge.
+   */
   async start(): Promise<XsReply> {
     writeGeneratedModules(this.runDir, this.options.config ?? {});
     const worker = new XsWorker({ cwd: this.runDir, handler: this.server.handle });
     this.worker = worker;
     this.server.attach(worker);
-    return worker.loadModule(this.options.entry ?? path.join(BUILD_ROOT, "hal", "host", "xs", "boot.js"));
+    const entry = this.options.entry ?? path.join(BUILD_ROOT, "hal", "host", "xs", "boot.js");
+    let outcome: { failed: boolean; message: string } | undefined;
+    this.entryOutcome = (failed, message) => (outcome = { failed, message });
+    const reply = await worker.evaluate(importAndReport(entry));
+    this.entryOutcome = undefined;
+    if (!outcome) throw new Error(`${entry} did not finish loading (a top-level await that never settles?)`);
+    if (outcome.failed) throw new Error(`uncaught exception in XS while loading ${path.relative(BUILD_ROOT, entry)}: ${outcome.message}`);
+    return reply;
   }
 
   /** Passes an event to the firmware (used by harnesses). */
@@ -123,6 +139,23 @@ export class FirmwareHost {
     this.file.close();
     fs.rmSync(this.runDir, { recursive: true, force: true });
   }
+}
+
+/** A script for XS that imports `entry` and reports the outcome as a bridge frame. */
+function importAndReport(entry: string): string {
+  return `(() => {
+  const report = (header) => {
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const frame = new Uint8Array(4 + json.length);
+    new DataView(frame.buffer).setUint32(0, json.length);
+    frame.set(json, 4);
+    issueCommand(frame.buffer);
+  };
+  import(${JSON.stringify(entry)}).then(
+    () => report({ op: "entry-loaded" }),
+    (error) => report({ op: "entry-failed", message: String(error) + (error && error.stack ? "\\n" + error.stack : "") }),
+  );
+})();`;
 }
 
 function writeGeneratedModules(runDir: string, config: FirmwareConfig): void {

@@ -1,8 +1,6 @@
 import { HalError, type HalErrorCode } from "../../errors.js";
 import { decodeFrame, encodeFrame, type Frame } from "../bridge-frame.js";
 
-/** xsnap-worker's synchronous call to its Node parent. */
-declare function issueCommand(request: ArrayBuffer): ArrayBuffer;
 
 export type EventHandler = (header: Frame["header"], payload: Uint8Array | undefined) => void;
 
