@@ -1,5 +1,5 @@
-import System from "system";
 import { FlashFirmwareStorage } from "../common/flash-firmware-storage.js";
+import { HalError } from "../errors.js";
 import { isLogLevel, Logger, type LogLevel } from "../log.js";
 import { DEFAULT_MEMORY_POOLS, MemoryBudget } from "../memory.js";
 import { AsyncMutex } from "../mutex.js";
@@ -35,6 +35,13 @@ export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform
     createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters),
     // A device has no SIGINT: stop handlers run only when the application calls them.
     onStop: () => undefined,
-    restart: () => System.restart(),
+    restart,
   };
 };
+
+/** The SDK's io manifests install globalThis.System; its restart() exists on devices, not in the simulator. */
+function restart(): void {
+  const system = (globalThis as { System?: { restart?: () => void } }).System;
+  if (!system?.restart) throw new HalError("io", "restart is not available on this target");
+  system.restart();
+}

@@ -42,7 +42,6 @@ const OPTIONS: ts.CompilerOptions = {
     "hal/port": ["./hal/moddable/port.ts"],
     "hal/moddable/port": ["./hal/moddable/port.ts"],
     rng: ["./hal/moddable/typings/rng.d.ts"],
-    system: ["./hal/moddable/typings/system.d.ts"],
   },
 };
 

@@ -1,5 +1,5 @@
-import { MemoryBlockDevice } from "../../common/memory-block-device.js";
-import type { BlockDevice } from "../../storage.js";
+import { MemoryBlockDevice } from "../common/memory-block-device.js";
+import type { BlockDevice } from "../storage.js";
 
 /** The simulator has no flash partitions: firmware images live in RAM (64 KiB + 2 record sectors) until mcsim quits. */
 export function openFirmwareBlockDevice(_partition: string): BlockDevice {

@@ -1,7 +1,7 @@
 import Preference from "preference";
-import { checkSettingKey, checkSettingValue } from "../../common/settings-rules.js";
-import type { SettingsStore, SettingValue } from "../../storage.js";
-import { decodeSetting, encodeSetting } from "../setting-codec.js";
+import { checkSettingKey, checkSettingValue } from "../common/settings-rules.js";
+import type { SettingsStore, SettingValue } from "../storage.js";
+import { decodeSetting, encodeSetting } from "./setting-codec.js";
 
 /** Settings in the SDK's Preference module (files on the simulator's host). */
 export function createSettingsStore(domain: string): SettingsStore {

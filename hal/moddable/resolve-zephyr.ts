@@ -1,4 +1,4 @@
-import { HalError } from "../../errors.js";
+import { HalError } from "../errors.js";
 
 /** Zephyr builds have no "net" module: configure servers by numeric address. */
 export function resolveName(host: string, callback: (error: HalError | undefined, address?: string) => void): void {
