@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FirmwareConfig } from "../../platform.js";
 import type { BlockDevice } from "../../storage.js";
-import type { Frame } from "../bridge-frame.js";
+import { encodeFrame, type Frame } from "../bridge-frame.js";
 import { FaultyNet, type NetFaults } from "../faults/faulty-net.js";
 import { PowerLossBlockDevice } from "../faults/power-loss-block-device.js";
 import { BridgeServer } from "./bridge-server.js";
@@ -130,7 +130,8 @@ export class FirmwareHost {
           clearTimeout(timer);
           resolve();
         };
-        this.server.emit({ ev: "stop" });
+        // An entry without a host event handler (a benchmark, a fixture) cannot be told to stop.
+        worker.deliver(new Uint8Array(encodeFrame({ ev: "stop" }))).catch(() => this.stopped?.());
       });
     }
     this.server.shutdown();

@@ -9,3 +9,5 @@ declare class TextEncoder {
 declare class TextDecoder {
   decode(bytes: Uint8Array): string;
 }
+
+declare const performance: { now(): number };
