@@ -1,4 +1,6 @@
 import type { Suite } from "./harness.js";
+import coapCodec from "./coap-codec.suite.js";
+import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
 import memory from "./memory.suite.js";
@@ -7,4 +9,4 @@ import platform from "./platform.suite.js";
 import settings from "./settings.suite.js";
 
 /** Every suite that runs both under jest and inside XS. */
-export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults]);
+export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults, coapCodec, coapEndpoint]);

@@ -1,0 +1,206 @@
+import type { Time } from "../../hal/time.js";
+import { MessageType, OBSERVE_SEQUENCE_MODULO, OptionNumber } from "./constants.js";
+import { bytesEqual, createMessage, getUriPath, getUriQuery, getUintOption, peerKey, setUintOption, type CoapMessage, type Peer } from "./message.js";
+import type { CoapParameters } from "./params.js";
+import { applyResponse, type OutgoingResponse } from "./response.js";
+
+export type ObserverCancelReason = "reset" | "timeout" | "deregistered" | "replaced" | "cancelled" | "closed";
+
+export type NotifyOutcome = "acknowledged" | "sent" | "failed" | "cancelled";
+
+export interface NotifyOptions {
+  /** CON (acknowledged) or NON; a CON is forced when the last one is older than observeConIntervalMs. */
+  readonly confirmable?: boolean;
+  /** How the notification ended: acknowledged (CON ACK), sent (NON), failed (RST or timeout; the observer is gone), cancelled. */
+  readonly onDone?: (outcome: NotifyOutcome) => void;
+}
+
+/** One registered observer of a resource (RFC 7641 server side). */
+export interface Observer {
+  readonly id: number;
+  readonly peer: Peer;
+  readonly token: Uint8Array;
+  readonly path: readonly string[];
+  readonly query: readonly string[];
+  readonly accept: number | undefined;
+  readonly active: boolean;
+  /** Notifications waiting behind an unacknowledged CON notification. */
+  readonly queued: number;
+  nextSequence(): number;
+  /**
+   * Sends a notification. CON notifications go one at a time per observer;
+   * later ones wait in a queue of MAX_QUEUED_NOTIFICATIONS. Returns false when
+   * the queue is full or the observer has ended.
+   */
+  notify(response: OutgoingResponse, options?: NotifyOptions): boolean;
+  cancel(reason?: ObserverCancelReason): void;
+}
+
+export const MAX_QUEUED_NOTIFICATIONS = 8;
+
+export interface ObserverTransport {
+  send(observer: Observer, message: CoapMessage, confirmable: boolean, onAck: () => void, onFailure: (reason: ObserverCancelReason) => void): boolean;
+  nextMessageId(): number;
+}
+
+interface Pending {
+  readonly response: OutgoingResponse;
+  readonly options: NotifyOptions;
+}
+
+class ObserverEntry implements Observer {
+  readonly id: number;
+  readonly peer: Peer;
+  readonly token: Uint8Array;
+  readonly path: readonly string[];
+  readonly query: readonly string[];
+  readonly accept: number | undefined;
+  readonly resourceKey: string;
+  active = true;
+  private readonly registry: Observers;
+  private readonly onCancel: ((reason: ObserverCancelReason) => void) | undefined;
+  private readonly queue: Pending[] = [];
+  private inFlight: Pending | undefined;
+  lastConAt: number;
+
+  constructor(registry: Observers, id: number, peer: Peer, request: CoapMessage, now: number, onCancel?: (reason: ObserverCancelReason) => void) {
+    this.registry = registry;
+    this.id = id;
+    this.peer = peer;
+    this.token = request.token.slice();
+    this.path = getUriPath(request);
+    this.query = getUriQuery(request);
+    this.accept = getUintOption(request, OptionNumber.Accept);
+    this.resourceKey = resourceKey(peer, request);
+    this.onCancel = onCancel;
+    this.lastConAt = now;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  nextSequence(): number {
+    return this.registry.nextSequence();
+  }
+
+  notify(response: OutgoingResponse, options: NotifyOptions = {}): boolean {
+    if (!this.active) return false;
+    const pending = { response, options };
+    if (this.inFlight) {
+      if (this.queue.length >= MAX_QUEUED_NOTIFICATIONS) return false;
+      this.queue.push(pending);
+      return true;
+    }
+    this.transmit(pending);
+    return true;
+  }
+
+  private transmit(pending: Pending): void {
+    const now = this.registry.now();
+    const confirmable = pending.options.confirmable === true || now - this.lastConAt >= this.registry.parameters.observeConIntervalMs;
+    const message = createMessage(MessageType.NonConfirmable, pending.response.code, this.registry.transport.nextMessageId(), this.token);
+    applyResponse(message, pending.response);
+    setUintOption(message, OptionNumber.Observe, this.nextSequence());
+    if (!confirmable) {
+      const sent = this.registry.transport.send(this, message, false, () => undefined, () => undefined);
+      pending.options.onDone?.(sent ? "sent" : "failed");
+      return;
+    }
+    this.lastConAt = now;
+    this.inFlight = pending;
+    this.registry.transport.send(
+      this,
+      message,
+      true,
+      () => {
+        this.inFlight = undefined;
+        pending.options.onDone?.("acknowledged");
+        const next = this.queue.shift();
+        if (next && this.active) this.transmit(next);
+      },
+      (reason) => {
+        this.inFlight = undefined;
+        pending.options.onDone?.("failed");
+        // RFC 7641 §4.5: a RST or an unacknowledged CON notification ends the observation.
+        this.cancel(reason);
+      },
+    );
+  }
+
+  cancel(reason: ObserverCancelReason = "cancelled"): void {
+    if (!this.active) return;
+    this.active = false;
+    this.registry.remove(this);
+    for (const pending of this.queue.splice(0)) pending.options.onDone?.("cancelled");
+    this.onCancel?.(reason);
+  }
+}
+
+function resourceKey(peer: Peer, request: CoapMessage): string {
+  return `${peerKey(peer)} /${getUriPath(request).join("/")}?${getUriQuery(request).join("&")}`;
+}
+
+/** The observer table of one endpoint, bounded by maxObservers. */
+export class Observers {
+  readonly parameters: CoapParameters;
+  readonly transport: ObserverTransport;
+  private readonly time: Time;
+  private readonly entries = new Map<number, ObserverEntry>();
+  private nextId = 1;
+  private sequence: number;
+
+  constructor(parameters: CoapParameters, time: Time, transport: ObserverTransport) {
+    this.parameters = parameters;
+    this.time = time;
+    this.transport = transport;
+    // Start high enough that a restarted server's first notifications look fresh to old clients after 128 s.
+    this.sequence = 2;
+  }
+
+  get count(): number {
+    return this.entries.size;
+  }
+
+  now(): number {
+    return this.time.monotonicMs();
+  }
+
+  nextSequence(): number {
+    const value = this.sequence;
+    this.sequence = (this.sequence + 1) % OBSERVE_SEQUENCE_MODULO;
+    return value;
+  }
+
+  list(): Observer[] {
+    return Array.from(this.entries.values());
+  }
+
+  /** Adds an observer, replacing the same client's entry for the same resource or token. */
+  register(peer: Peer, request: CoapMessage, onCancel?: (reason: ObserverCancelReason) => void): Observer | undefined {
+    const key = resourceKey(peer, request);
+    for (const entry of Array.from(this.entries.values())) {
+      if (entry.resourceKey === key || (peerKey(entry.peer) === peerKey(peer) && bytesEqual(entry.token, request.token))) entry.cancel("replaced");
+    }
+    if (this.entries.size >= this.parameters.maxObservers) return undefined;
+    const entry = new ObserverEntry(this, this.nextId++, peer, request, this.now(), onCancel);
+    this.entries.set(entry.id, entry);
+    return entry;
+  }
+
+  /** GET with Observe=1: forget the client's entry for that resource or token. */
+  deregister(peer: Peer, request: CoapMessage): void {
+    const key = resourceKey(peer, request);
+    for (const entry of Array.from(this.entries.values())) {
+      if (entry.resourceKey === key || (peerKey(entry.peer) === peerKey(peer) && bytesEqual(entry.token, request.token))) entry.cancel("deregistered");
+    }
+  }
+
+  remove(entry: ObserverEntry): void {
+    this.entries.delete(entry.id);
+  }
+
+  clear(): void {
+    for (const entry of Array.from(this.entries.values())) entry.cancel("closed");
+  }
+}
