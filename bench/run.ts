@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { BUILD_ROOT, FirmwareHost } from "../hal/host/node/firmware-host.js";
+import { notifyMessage, registerMessage, wireBytes } from "./lwm2m-messages.js";
 import { measureAll, type Measurement } from "./workloads.js";
 
 const MIN_MS = 300;
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
     if (peer) process.stdout.write(`${JSON.stringify({ bench: m.bench, ratio: "xs/node", value: Number((m.perSecond / peer.perSecond).toFixed(4)) })}\n`);
   }
   process.stdout.write(`${JSON.stringify({ bench: "xs-heap-after-workloads", unit: "heap slots", value: xs.heapSlots ?? null })}\n`);
+  // CoAP bytes on the wire (UDP payload; add 8 bytes UDP and 20/40 bytes IPv4/IPv6 headers per datagram).
+  process.stdout.write(`${JSON.stringify({ bench: "wire-bytes-lwm2m-register", unit: "bytes", value: wireBytes(registerMessage()) })}\n`);
+  process.stdout.write(`${JSON.stringify({ bench: "wire-bytes-lwm2m-notify-16B", unit: "bytes", value: wireBytes(notifyMessage()) })}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -2,6 +2,8 @@ import { crc32 } from "../hal/common/crc32.js";
 import { FlashFirmwareStorage } from "../hal/common/flash-firmware-storage.js";
 import { MemoryBlockDevice } from "../hal/common/memory-block-device.js";
 import { MemoryBudget } from "../hal/memory.js";
+import { decodeMessage, encodeMessage } from "../modules/coap/codec.js";
+import { notifyMessage, registerMessage } from "./lwm2m-messages.js";
 
 /** A platform-free workload: `run(n)` performs n operations. Both engines run the same code. */
 export interface Workload {
@@ -11,6 +13,32 @@ export interface Workload {
 }
 
 export const WORKLOADS: readonly Workload[] = Object.freeze([
+  {
+    name: "coap-encode-decode-register",
+    unit: "round trips",
+    setup() {
+      const message = registerMessage();
+      return (iterations: number) => {
+        for (let i = 0; i < iterations; i++) {
+          message.messageId = i & 0xffff;
+          if (!decodeMessage(encodeMessage(message)).ok) throw new Error("round trip failed");
+        }
+      };
+    },
+  },
+  {
+    name: "coap-encode-decode-notify",
+    unit: "round trips",
+    setup() {
+      const message = notifyMessage();
+      return (iterations: number) => {
+        for (let i = 0; i < iterations; i++) {
+          message.messageId = i & 0xffff;
+          if (!decodeMessage(encodeMessage(message)).ok) throw new Error("round trip failed");
+        }
+      };
+    },
+  },
   {
     name: "crc32-4KiB",
     unit: "blocks",

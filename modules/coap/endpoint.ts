@@ -106,6 +106,8 @@ export interface EndpointStats {
   malformed: number;
   rejected: number;
   timeouts: number;
+  /** Faults caught while handling a message (a handler that threw); should stay 0. */
+  internalErrors: number;
 }
 
 /** One outgoing CON message waiting for its ACK or RST. */
@@ -156,7 +158,7 @@ const TOKEN_BYTES = 4;
  */
 export class CoapEndpoint {
   readonly parameters: CoapParameters;
-  readonly stats: EndpointStats = { sent: 0, received: 0, retransmissions: 0, duplicates: 0, malformed: 0, rejected: 0, timeouts: 0 };
+  readonly stats: EndpointStats = { sent: 0, received: 0, retransmissions: 0, duplicates: 0, malformed: 0, rejected: 0, timeouts: 0, internalErrors: 0 };
   private readonly transport: CoapTransport;
   private readonly time: Time;
   private readonly random: RandomSource;
@@ -542,6 +544,7 @@ export class CoapEndpoint {
       }
     } catch (error) {
       // A fault in a handler or a bug must not take the endpoint down.
+      this.stats.internalErrors++;
       this.log?.error(`failed handling ${describe(message)} from ${peerKey(peer)}: ${(error as Error).message}`);
     }
   }
