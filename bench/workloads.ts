@@ -3,6 +3,7 @@ import { FlashFirmwareStorage } from "../hal/common/flash-firmware-storage.js";
 import { MemoryBlockDevice } from "../hal/common/memory-block-device.js";
 import { MemoryBudget } from "../hal/memory.js";
 import { decodeMessage, encodeMessage } from "../modules/coap/codec.js";
+import type { CoapMessage } from "../modules/coap/message.js";
 import { notifyMessage, registerMessage } from "./lwm2m-messages.js";
 
 /** A platform-free workload: `run(n)` performs n operations. Both engines run the same code. */
@@ -12,33 +13,26 @@ export interface Workload {
   setup(): (iterations: number) => void;
 }
 
+/** Encodes and decodes one CoAP message per iteration. */
+function coapRoundTrip(name: string, build: () => CoapMessage): Workload {
+  return {
+    name,
+    unit: "round trips",
+    setup() {
+      const message = build();
+      return (iterations: number) => {
+        for (let i = 0; i < iterations; i++) {
+          message.messageId = i & 0xffff;
+          if (!decodeMessage(encodeMessage(message)).ok) throw new Error("round trip failed");
+        }
+      };
+    },
+  };
+}
+
 export const WORKLOADS: readonly Workload[] = Object.freeze([
-  {
-    name: "coap-encode-decode-register",
-    unit: "round trips",
-    setup() {
-      const message = registerMessage();
-      return (iterations: number) => {
-        for (let i = 0; i < iterations; i++) {
-          message.messageId = i & 0xffff;
-          if (!decodeMessage(encodeMessage(message)).ok) throw new Error("round trip failed");
-        }
-      };
-    },
-  },
-  {
-    name: "coap-encode-decode-notify",
-    unit: "round trips",
-    setup() {
-      const message = notifyMessage();
-      return (iterations: number) => {
-        for (let i = 0; i < iterations; i++) {
-          message.messageId = i & 0xffff;
-          if (!decodeMessage(encodeMessage(message)).ok) throw new Error("round trip failed");
-        }
-      };
-    },
-  },
+  coapRoundTrip("coap-encode-decode-register", registerMessage),
+  coapRoundTrip("coap-encode-decode-notify", notifyMessage),
   {
     name: "crc32-4KiB",
     unit: "blocks",

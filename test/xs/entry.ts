@@ -2,17 +2,14 @@
 // reports each result to the Node runner (test/xs/run.ts) through the bridge.
 import config from "mc/config";
 import { createPlatform } from "hal/port";
+import { encodeFrame } from "../../hal/host/bridge-frame.js";
 import { SUITES } from "../conformance/index.js";
 
 
 const TEST_TIMEOUT_MS = 20000;
 
 function report(header: object): void {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const frame = new Uint8Array(4 + json.length);
-  new DataView(frame.buffer).setUint32(0, json.length);
-  frame.set(json, 4);
-  issueCommand(frame.buffer);
+  issueCommand(encodeFrame(header));
 }
 
 const platform = createPlatform(config);
