@@ -1,0 +1,49 @@
+import { ContentFormat, Method, ResponseCode } from "../coap/constants.js";
+import type { ServerExchange } from "../coap/endpoint.js";
+import type { Observations } from "./observations.js";
+import { METHOD_NOT_ALLOWED, NOT_FOUND, type DmContext } from "./operations/context.js";
+import { create } from "./operations/create.js";
+import { deleteInstance } from "./operations/delete.js";
+import { discover } from "./operations/discover.js";
+import { execute } from "./operations/execute.js";
+import { read } from "./operations/read.js";
+import { write } from "./operations/write.js";
+import { writeAttributes } from "./operations/write-attributes.js";
+import { parsePath, pathLevel } from "./path.js";
+
+/**
+ * Maps a device-management request onto its operation (OMA-TS-LightweightM2M_Transport §6.4):
+ * GET → Read, Discover (Accept link-format) or Observe; PUT → Write (replace)
+ * or Write-Attributes (queries, no payload); POST → Create (object),
+ * Write (partial update, instance) or Execute (resource); DELETE → Delete.
+ */
+export function dispatch(exchange: ServerExchange, context: DmContext, observations: Observations): void {
+  const request = exchange.request;
+  const path = parsePath(request.path);
+  if (!path) {
+    exchange.respond(request.path.length === 0 ? METHOD_NOT_ALLOWED : NOT_FOUND);
+    return;
+  }
+  const level = pathLevel(path);
+  switch (request.method) {
+    case Method.GET:
+      if (request.accept === ContentFormat.LinkFormat) return exchange.respond(discover(context, path));
+      if (request.observe === 0) return observations.start(exchange, context, path);
+      return exchange.respond(read(context, path, request.accept));
+    case Method.PUT:
+      if (request.payload.length === 0 && request.contentFormat === undefined && request.query.length > 0) {
+        return exchange.respond(writeAttributes(context, path, request.query));
+      }
+      if (level === "object") return exchange.respond(METHOD_NOT_ALLOWED);
+      return exchange.respond(write(context, path, request.contentFormat, request.payload, "replace"));
+    case Method.POST:
+      if (level === "object") return exchange.respond(create(context, path, request.contentFormat, request.payload));
+      if (level === "instance") return exchange.respond(write(context, path, request.contentFormat, request.payload, "update"));
+      if (level === "resource") return exchange.respond(execute(context, path, request.payload));
+      return exchange.respond(METHOD_NOT_ALLOWED);
+    case Method.DELETE:
+      return exchange.respond(deleteInstance(context, path));
+    default:
+      return exchange.respond({ code: ResponseCode.MethodNotAllowed });
+  }
+}

@@ -1,0 +1,197 @@
+import { formatPath, type LwM2mPath } from "../path.js";
+import type { ObjectDefinition, ResourceDefinition, ResourceValue } from "./types.js";
+
+export type ResourceContent = ResourceValue | Map<number, ResourceValue>;
+
+/** Application callbacks for one resource. A returned number is a CoAP code refusing the operation. */
+export interface ResourceHooks {
+  /** Supplies the current value at read time (sensors, clocks). */
+  read?(): ResourceContent | undefined;
+  /** Accepts a written value before it is stored; return a code (e.g. 4.00) to refuse. */
+  write?(value: ResourceContent): number | void;
+  /** Runs an Execute with its argument text; return a code to refuse. */
+  execute?(args: string): number | void;
+}
+
+export type ChangeListener = (path: LwM2mPath) => void;
+
+/** One object instance: resource values and hooks. */
+export class ObjectInstance {
+  readonly objectId: number;
+  readonly id: number;
+  private readonly values = new Map<number, ResourceContent>();
+  private readonly hooks = new Map<number, ResourceHooks>();
+  private readonly changed: ChangeListener;
+
+  constructor(objectId: number, id: number, changed: ChangeListener) {
+    this.objectId = objectId;
+    this.id = id;
+    this.changed = changed;
+  }
+
+  /** Resource ids with a value or a read hook, ascending. */
+  resourceIds(): number[] {
+    const ids = new Set<number>(this.values.keys());
+    for (const [id, hooks] of this.hooks) if (hooks.read) ids.add(id);
+    return Array.from(ids).sort((a, b) => a - b);
+  }
+
+  has(resourceId: number): boolean {
+    return this.values.has(resourceId) || this.hooks.get(resourceId)?.read !== undefined;
+  }
+
+  get(resourceId: number): ResourceContent | undefined {
+    const hook = this.hooks.get(resourceId)?.read;
+    if (hook) {
+      const fresh = hook();
+      if (fresh !== undefined) return fresh;
+    }
+    return this.values.get(resourceId);
+  }
+
+  /** Stores a value; observers of it are told when it differs from the stored one. */
+  set(resourceId: number, value: ResourceContent): void {
+    const previous = this.values.get(resourceId);
+    this.values.set(resourceId, value);
+    if (!sameContent(previous, value)) this.changed({ objectId: this.objectId, instanceId: this.id, resourceId });
+  }
+
+  setInstance(resourceId: number, resourceInstanceId: number, value: ResourceValue): void {
+    const current = this.values.get(resourceId);
+    const map = current instanceof Map ? new Map(current) : new Map<number, ResourceValue>();
+    map.set(resourceInstanceId, value);
+    this.set(resourceId, map);
+  }
+
+  delete(resourceId: number): void {
+    if (this.values.delete(resourceId)) this.changed({ objectId: this.objectId, instanceId: this.id, resourceId });
+  }
+
+  bind(resourceId: number, hooks: ResourceHooks): void {
+    this.hooks.set(resourceId, hooks);
+  }
+
+  hooksOf(resourceId: number): ResourceHooks | undefined {
+    return this.hooks.get(resourceId);
+  }
+
+  /** Tells observers that a value supplied by a read hook has changed. */
+  notifyChanged(resourceId?: number): void {
+    this.changed(resourceId === undefined ? { objectId: this.objectId, instanceId: this.id } : { objectId: this.objectId, instanceId: this.id, resourceId });
+  }
+}
+
+function sameContent(a: ResourceContent | undefined, b: ResourceContent): boolean {
+  if (a === b) return true;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((byte, i) => byte === b[i]);
+  if (a instanceof Map && b instanceof Map) {
+    if (a.size !== b.size) return false;
+    for (const [key, value] of a) if (!sameContent(b.get(key), value)) return false;
+    return true;
+  }
+  if (a && b && typeof a === "object" && typeof b === "object" && !(a instanceof Map) && !(b instanceof Map) && !(a instanceof Uint8Array) && !(b instanceof Uint8Array)) {
+    return a.objectId === b.objectId && a.instanceId === b.instanceId;
+  }
+  return false;
+}
+
+export interface ObjectHooks {
+  /** Called after a server created an instance; return a code to refuse. */
+  created?(instance: ObjectInstance): number | void;
+  /** Called before a server deletes an instance; return a code to refuse. */
+  deleting?(instance: ObjectInstance): number | void;
+}
+
+/** An object: its definition and instances. */
+export class LwM2mObject {
+  readonly definition: ObjectDefinition;
+  hooks: ObjectHooks = {};
+  private readonly instances = new Map<number, ObjectInstance>();
+  private readonly store: ObjectStore;
+
+  constructor(definition: ObjectDefinition, store: ObjectStore) {
+    this.definition = definition;
+    this.store = store;
+  }
+
+  get id(): number {
+    return this.definition.id;
+  }
+
+  resource(resourceId: number): ResourceDefinition | undefined {
+    return this.definition.resources.find((resource) => resource.id === resourceId);
+  }
+
+  instanceIds(): number[] {
+    return Array.from(this.instances.keys()).sort((a, b) => a - b);
+  }
+
+  instance(id: number): ObjectInstance | undefined {
+    return this.instances.get(id);
+  }
+
+  /** Adds an instance (lowest free id when none is given). */
+  createInstance(id?: number): ObjectInstance {
+    const instanceId = id ?? this.freeId();
+    if (this.instances.has(instanceId)) throw new RangeError(`${formatPath({ objectId: this.id, instanceId })} already exists`);
+    if (!this.definition.multiple && this.instances.size > 0) throw new RangeError(`object ${this.id} is single-instance`);
+    const instance = new ObjectInstance(this.id, instanceId, (path) => this.store.valueChanged(path));
+    this.instances.set(instanceId, instance);
+    this.store.structureChanged({ objectId: this.id, instanceId });
+    return instance;
+  }
+
+  deleteInstance(id: number): boolean {
+    const removed = this.instances.delete(id);
+    if (removed) this.store.structureChanged({ objectId: this.id, instanceId: id });
+    return removed;
+  }
+
+  freeId(): number {
+    let id = 0;
+    while (this.instances.has(id)) id++;
+    return id;
+  }
+}
+
+/** All objects of the client: the one place object instances live. */
+export class ObjectStore {
+  private readonly objects = new Map<number, LwM2mObject>();
+  private readonly valueListeners: ChangeListener[] = [];
+  private readonly structureListeners: ChangeListener[] = [];
+
+  /** Adds an object from its definition. */
+  add(definition: ObjectDefinition): LwM2mObject {
+    if (this.objects.has(definition.id)) throw new RangeError(`object ${definition.id} is already registered`);
+    const object = new LwM2mObject(definition, this);
+    this.objects.set(definition.id, object);
+    this.structureChanged({ objectId: definition.id });
+    return object;
+  }
+
+  get(objectId: number): LwM2mObject | undefined {
+    return this.objects.get(objectId);
+  }
+
+  /** Objects in ascending id order. */
+  list(): LwM2mObject[] {
+    return Array.from(this.objects.values()).sort((a, b) => a.id - b.id);
+  }
+
+  onValueChanged(listener: ChangeListener): void {
+    this.valueListeners.push(listener);
+  }
+
+  /** Instances added or removed: registration updates follow. */
+  onStructureChanged(listener: ChangeListener): void {
+    this.structureListeners.push(listener);
+  }
+
+  valueChanged(path: LwM2mPath): void {
+    for (const listener of this.valueListeners) listener(path);
+  }
+
+  structureChanged(path: LwM2mPath): void {
+    for (const listener of this.structureListeners) listener(path);
+  }
+}

@@ -1,0 +1,184 @@
+import type { Time, TimerHandle } from "../../hal/time.js";
+import { codeClass } from "../coap/constants.js";
+import type { ServerExchange } from "../coap/endpoint.js";
+import type { NotifyOutcome, Observer } from "../coap/observers.js";
+import type { OutgoingResponse } from "../coap/response.js";
+import type { NotificationAttributes } from "./attributes.js";
+import { collect, read } from "./operations/read.js";
+import type { DmContext } from "./operations/context.js";
+import { pathContains, type LwM2mPath } from "./path.js";
+
+export interface ObservationOptions {
+  /** Defaults from the Server object (/1/x/2 and /1/x/3). */
+  readonly defaults: () => NotificationAttributes;
+  /** Whether a notification of `path` is sent CON (default) or NON. */
+  readonly confirmable: (path: LwM2mPath) => boolean;
+  /** Told when a notification of `path` ends (report status for Agent Tiny's dataReport). */
+  readonly onNotified?: (path: LwM2mPath, outcome: NotifyOutcome, observer: Observer) => void;
+  readonly onSubscribed?: (path: LwM2mPath, subscribed: boolean) => void;
+}
+
+interface Observation {
+  readonly path: LwM2mPath;
+  readonly accept: number | undefined;
+  readonly observer: Observer;
+  readonly context: DmContext;
+  lastSentAt: number;
+  lastNumber: number | undefined;
+  dirty: boolean;
+  minTimer: TimerHandle | undefined;
+  maxTimer: TimerHandle | undefined;
+}
+
+/**
+ * Observe and Cancel-Observe on any path (§6.4), with pmin, pmax, gt, lt and
+ * st: a change is sent no earlier than pmin after the last notification, a
+ * notification goes out at pmax even without change, and for a numeric
+ * resource gt/lt crossings or a step of st decide whether a change counts.
+ */
+export class Observations {
+  private readonly time: Time;
+  private readonly options: ObservationOptions;
+  private readonly active = new Set<Observation>();
+
+  constructor(time: Time, options: ObservationOptions) {
+    this.time = time;
+    this.options = options;
+  }
+
+  get count(): number {
+    return this.active.size;
+  }
+
+  /** Observers of `path` (or of a path containing it). */
+  observersOf(path: LwM2mPath): Observer[] {
+    const result: Observer[] = [];
+    for (const observation of this.active) if (pathContains(observation.path, path)) result.push(observation.observer);
+    return result;
+  }
+
+  /** Handles GET with Observe=0 for `path`: answers like Read and registers the observation. */
+  start(exchange: ServerExchange, context: DmContext, path: LwM2mPath): void {
+    const accept = exchange.request.accept;
+    const response = read(context, path, accept);
+    if (codeClass(response.code) !== 2) {
+      exchange.respond(response);
+      return;
+    }
+    let observation: Observation | undefined;
+    const observer = exchange.acceptObserve(() => {
+      if (observation) this.stop(observation);
+    });
+    if (observer) {
+      observation = { path, accept, observer, context, lastSentAt: this.time.monotonicMs(), lastNumber: numberOf(context, path), dirty: false, minTimer: undefined, maxTimer: undefined };
+      this.active.add(observation);
+      this.armMax(observation);
+      this.options.onSubscribed?.(path, true);
+    }
+    exchange.respond(response);
+  }
+
+  /** A value at `path` changed: observations that cover it, or lie below it, may notify. */
+  valueChanged(path: LwM2mPath): void {
+    for (const observation of Array.from(this.active)) {
+      if (pathContains(observation.path, path) || pathContains(path, observation.path)) this.changed(observation);
+    }
+  }
+
+  /** Sends now to every observation of `path`, ignoring pmin (Agent Tiny's reports). */
+  notifyNow(path: LwM2mPath): number {
+    let sent = 0;
+    for (const observation of Array.from(this.active)) {
+      if (pathContains(observation.path, path) || pathContains(path, observation.path)) {
+        this.send(observation);
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  stopAll(): void {
+    for (const observation of Array.from(this.active)) observation.observer.cancel("cancelled");
+  }
+
+  private attributes(observation: Observation): NotificationAttributes {
+    return observation.context.attributes.effective(observation.path, this.options.defaults());
+  }
+
+  private changed(observation: Observation): void {
+    const attributes = this.attributes(observation);
+    if (!this.passesThresholds(observation, attributes)) return;
+    observation.dirty = true;
+    const waitMs = (attributes.pmin ?? 0) * 1000 - (this.time.monotonicMs() - observation.lastSentAt);
+    if (waitMs <= 0) {
+      this.send(observation);
+      return;
+    }
+    if (!observation.minTimer) {
+      observation.minTimer = this.time.setTimer(waitMs, () => {
+        observation.minTimer = undefined;
+        if (observation.dirty && this.active.has(observation)) this.send(observation);
+      });
+    }
+  }
+
+  private passesThresholds(observation: Observation, attributes: NotificationAttributes): boolean {
+    if (attributes.gt === undefined && attributes.lt === undefined && attributes.st === undefined) return true;
+    const current = numberOf(observation.context, observation.path);
+    const last = observation.lastNumber;
+    if (current === undefined || last === undefined) return true;
+    const crossed = (threshold: number | undefined) => threshold !== undefined && (last - threshold) * (current - threshold) < 0;
+    if (crossed(attributes.gt) || crossed(attributes.lt)) return true;
+    if (attributes.st !== undefined && Math.abs(current - last) >= attributes.st) return true;
+    return false;
+  }
+
+  private armMax(observation: Observation): void {
+    this.time.clearTimer(observation.maxTimer);
+    observation.maxTimer = undefined;
+    const pmax = this.attributes(observation).pmax;
+    if (!pmax || pmax <= 0) return;
+    observation.maxTimer = this.time.setTimer(pmax * 1000, () => {
+      observation.maxTimer = undefined;
+      if (this.active.has(observation)) this.send(observation);
+    });
+  }
+
+  private send(observation: Observation): void {
+    const response: OutgoingResponse = read(observation.context, observation.path, observation.accept);
+    observation.dirty = false;
+    observation.lastSentAt = this.time.monotonicMs();
+    observation.lastNumber = numberOf(observation.context, observation.path);
+    this.time.clearTimer(observation.minTimer);
+    observation.minTimer = undefined;
+    this.armMax(observation);
+    const path = observation.path;
+    const observer = observation.observer;
+    if (codeClass(response.code) !== 2) {
+      // The observed thing is gone (instance deleted): tell the server and end the observation.
+      observer.notify(response, { confirmable: true });
+      observer.cancel("cancelled");
+      return;
+    }
+    const queued = observer.notify(response, {
+      confirmable: this.options.confirmable(path),
+      onDone: (outcome) => this.options.onNotified?.(path, outcome, observer),
+    });
+    if (!queued) this.options.onNotified?.(path, "failed", observer);
+  }
+
+  private stop(observation: Observation): void {
+    if (!this.active.delete(observation)) return;
+    this.time.clearTimer(observation.minTimer);
+    this.time.clearTimer(observation.maxTimer);
+    this.options.onSubscribed?.(observation.path, false);
+  }
+}
+
+function numberOf(context: DmContext, path: LwM2mPath): number | undefined {
+  if (path.resourceId === undefined) return undefined;
+  const collected = collect(context, path);
+  if ("error" in collected || collected.entries.length !== 1) return undefined;
+  const value = collected.entries[0]!.value;
+  return typeof value === "number" ? value : undefined;
+}

@@ -1,0 +1,34 @@
+import type { Logger } from "../../../hal/log.js";
+import { ResponseCode } from "../../coap/constants.js";
+import type { OutgoingResponse } from "../../coap/response.js";
+import type { AttributeStore } from "../attributes.js";
+import type { ObjectStore } from "../model/object-store.js";
+import type { ResourceDefinition } from "../model/types.js";
+
+/** What a device-management operation needs to know about the request's server. */
+export interface DmContext {
+  readonly store: ObjectStore;
+  readonly shortServerId: number;
+  readonly serverVersion: "1.0" | "1.1";
+  /** The bootstrap server sees the Security object; DM servers do not. */
+  readonly bootstrap: boolean;
+  readonly attributes: AttributeStore;
+  readonly log?: Logger;
+  /** Runs `action` after the response has been sent (Reboot, Factory Reset). */
+  defer(action: () => void): void;
+}
+
+export function lookupDefinition(context: DmContext): (objectId: number, resourceId: number) => ResourceDefinition | undefined {
+  return (objectId, resourceId) => context.store.get(objectId)?.resource(resourceId);
+}
+
+export function status(code: number, message?: string): OutgoingResponse {
+  if (!message) return { code };
+  const payload = new Uint8Array(message.length);
+  for (let i = 0; i < message.length; i++) payload[i] = message.charCodeAt(i) & 0x7f;
+  return { code, payload, contentFormat: 0 };
+}
+
+export const NOT_FOUND = Object.freeze(status(ResponseCode.NotFound));
+export const METHOD_NOT_ALLOWED = Object.freeze(status(ResponseCode.MethodNotAllowed));
+export const UNAUTHORIZED = Object.freeze(status(ResponseCode.Unauthorized));

@@ -1,0 +1,39 @@
+import { ContentFormat, ResponseCode } from "../../coap/constants.js";
+import type { OutgoingResponse } from "../../coap/response.js";
+import { canonicalFormat } from "../content/formats.js";
+import { tlvInstanceIds } from "../content/tlv.js";
+import { MAX_ID, type LwM2mPath } from "../path.js";
+import { METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
+import { write } from "./write.js";
+
+/** Create (§6.3.6): POST on an object; the new instance id comes from the payload or is the lowest free one. */
+export function create(context: DmContext, path: LwM2mPath, format: number | undefined, payload: Uint8Array): OutgoingResponse {
+  if (path.objectId === 0 || path.objectId === 1) return context.bootstrap ? METHOD_NOT_ALLOWED : UNAUTHORIZED;
+  const object = context.store.get(path.objectId);
+  if (!object) return NOT_FOUND;
+  if (!object.definition.multiple && object.instanceIds().length > 0) return status(ResponseCode.BadRequest, "single-instance object already has its instance");
+  let instanceId = object.freeId();
+  let target: LwM2mPath = { objectId: object.id, instanceId };
+  if (format !== undefined && canonicalFormat(format) === ContentFormat.LwM2mTlv) {
+    const ids = tlvInstanceIds(payload);
+    if (ids.length > 1) return status(ResponseCode.BadRequest, "create one instance at a time");
+    if (ids.length === 1) {
+      instanceId = ids[0]!;
+      target = { objectId: object.id, instanceId };
+    }
+  }
+  if (instanceId > MAX_ID) return status(ResponseCode.BadRequest, "instance id out of range");
+  if (object.instance(instanceId)) return status(ResponseCode.BadRequest, `instance ${instanceId} exists`);
+  const instance = object.createInstance(instanceId);
+  const written = payload.length > 0 ? write({ ...context, bootstrap: true }, target, format, payload, "replace") : { code: ResponseCode.Changed };
+  if (written.code !== ResponseCode.Changed) {
+    object.deleteInstance(instanceId);
+    return written;
+  }
+  const refused = object.hooks.created?.(instance);
+  if (typeof refused === "number") {
+    object.deleteInstance(instanceId);
+    return { code: refused };
+  }
+  return { code: ResponseCode.Created, locationPath: [String(object.id), String(instanceId)] };
+}

@@ -1,0 +1,19 @@
+import { ResponseCode } from "../../coap/constants.js";
+import type { OutgoingResponse } from "../../coap/response.js";
+import type { LwM2mPath } from "../path.js";
+import { METHOD_NOT_ALLOWED, NOT_FOUND, UNAUTHORIZED, type DmContext } from "./context.js";
+
+/** Delete (§6.3.7): removes an object instance. */
+export function deleteInstance(context: DmContext, path: LwM2mPath): OutgoingResponse {
+  if ((path.objectId === 0 || path.objectId === 1) && !context.bootstrap) return UNAUTHORIZED;
+  const object = context.store.get(path.objectId);
+  if (!object) return NOT_FOUND;
+  if (path.instanceId === undefined || path.resourceId !== undefined) return METHOD_NOT_ALLOWED;
+  const instance = object.instance(path.instanceId);
+  if (!instance) return NOT_FOUND;
+  const refused = object.hooks.deleting?.(instance);
+  if (typeof refused === "number") return { code: refused };
+  object.deleteInstance(path.instanceId);
+  context.attributes.clearBelow(path);
+  return { code: ResponseCode.Deleted };
+}

@@ -1,0 +1,28 @@
+import { ResponseCode } from "../../coap/constants.js";
+import type { OutgoingResponse } from "../../coap/response.js";
+import { AttributeError, parseAttributeQueries } from "../attributes.js";
+import type { LwM2mPath } from "../path.js";
+import { NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
+
+const NUMERIC = new Set(["integer", "unsigned", "float", "time"]);
+
+/** Write-Attributes (§6.3.4): PUT with attribute queries and no payload. */
+export function writeAttributes(context: DmContext, path: LwM2mPath, queries: readonly string[]): OutgoingResponse {
+  if (path.objectId === 0) return UNAUTHORIZED;
+  const object = context.store.get(path.objectId);
+  if (!object) return NOT_FOUND;
+  if (path.instanceId !== undefined && !object.instance(path.instanceId)) return NOT_FOUND;
+  let numeric: boolean | undefined;
+  if (path.resourceId !== undefined) {
+    const definition = object.resource(path.resourceId);
+    if (!definition) return NOT_FOUND;
+    numeric = NUMERIC.has(definition.type);
+  }
+  try {
+    context.attributes.apply(path, parseAttributeQueries(queries, numeric));
+  } catch (error) {
+    if (error instanceof AttributeError) return status(ResponseCode.BadRequest, error.message);
+    throw error;
+  }
+  return { code: ResponseCode.Changed };
+}
