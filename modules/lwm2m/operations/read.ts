@@ -42,8 +42,9 @@ export function collect(context: DmContext, path: LwM2mPath): Collected {
   if (!instance) return { error: NOT_FOUND };
   if (path.resourceId === undefined) return { entries: instanceEntries(object, instance), single: undefined };
   const definition = object.resource(path.resourceId);
-  if (!definition || !instance.has(path.resourceId)) return { error: NOT_FOUND };
+  if (!definition) return { error: NOT_FOUND };
   if (!canRead(definition)) return { error: METHOD_NOT_ALLOWED };
+  if (!instance.has(path.resourceId)) return { error: NOT_FOUND };
   const entries = instanceEntries(object, instance, path.resourceId, path.resourceInstanceId);
   if (path.resourceInstanceId !== undefined && entries.length === 0) return { error: NOT_FOUND };
   return { entries, single: path.resourceInstanceId === undefined ? definition : { ...definition, multiple: false } };

@@ -1,0 +1,240 @@
+import type { Logger } from "../../hal/log.js";
+import { randomUint16, type RandomSource } from "../../hal/random.js";
+import type { Time, TimerHandle } from "../../hal/time.js";
+import { codeClass, codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
+import type { CoapEndpoint } from "../coap/endpoint.js";
+import type { CoapError } from "../coap/errors.js";
+import { getLocationPath, utf8Encode, type Peer } from "../coap/message.js";
+import { formatLinks, type Link } from "./content/link-format.js";
+
+export type LifecycleErrorReason =
+  /** Temporary: retried with back-off. */
+  | "network"
+  | "dns"
+  | "secure-connection"
+  | "timeout"
+  | "unknown"
+  /** Halting: the server's registration stops until start() is called again. */
+  | "invalid-parameters"
+  | "memory"
+  | "not-allowed";
+
+export type LifecycleEvent =
+  | { readonly type: "registered"; readonly shortServerId: number; readonly location: string }
+  | { readonly type: "updated"; readonly shortServerId: number }
+  | { readonly type: "unregistered"; readonly shortServerId: number }
+  | { readonly type: "error"; readonly shortServerId: number; readonly reason: LifecycleErrorReason; readonly temporary: boolean; readonly message: string; readonly retryInMs?: number };
+
+export interface RegistrationParameters {
+  readonly endpointName: string;
+  readonly shortServerId: number;
+  lifetime: number;
+  binding: string;
+  readonly version: "1.0" | "1.1";
+}
+
+/** Back-off for temporary failures: 2 s × 2^n, capped at 1 h, ±25 % jitter. */
+export const RETRY_BASE_MS = 2000;
+export const RETRY_CAP_MS = 3600 * 1000;
+export const RETRY_JITTER = 0.25;
+
+/**
+ * When an Update goes out: `lifetime − margin`, the margin being 10 % of the
+ * lifetime but at least 10 s (and at most half the lifetime), so the server
+ * never sees the registration expire while messages are retransmitted.
+ */
+export function updateDelayMs(lifetimeSeconds: number): number {
+  const margin = Math.min(lifetimeSeconds / 2, Math.max(10, lifetimeSeconds * 0.1));
+  return Math.max(1, lifetimeSeconds - margin) * 1000;
+}
+
+export type RegistrationState = "idle" | "registering" | "registered" | "updating" | "waiting" | "deregistering" | "halted";
+
+export interface RegistrationOptions {
+  readonly endpoint: CoapEndpoint;
+  readonly time: Time;
+  readonly random: RandomSource;
+  readonly log?: Logger;
+  readonly peer: () => Peer | undefined;
+  readonly parameters: RegistrationParameters;
+  /** The object links announced in Register and in Updates after a change. */
+  readonly links: () => Link[];
+  readonly onEvent: (event: LifecycleEvent) => void;
+  /** Called after each successful Register or Update (queue mode flushes, observations resume). */
+  readonly onRegistered?: (fresh: boolean) => void;
+}
+
+/** Register, Update and Deregister with one server (OMA-TS-LightweightM2M_Core §6.2). */
+export class Registration {
+  state: RegistrationState = "idle";
+  private readonly options: RegistrationOptions;
+  private location: string[] = [];
+  private timer: TimerHandle | undefined;
+  private attempt = 0;
+  private pendingChanges = { lifetime: false, binding: false, objects: false };
+  private cancelRequest: (() => void) | undefined;
+
+  constructor(options: RegistrationOptions) {
+    this.options = options;
+  }
+
+  get parameters(): RegistrationParameters {
+    return this.options.parameters;
+  }
+
+  get locationPath(): string {
+    return `/${this.location.join("/")}`;
+  }
+
+  start(): void {
+    if (this.state !== "idle" && this.state !== "halted") return;
+    this.attempt = 0;
+    this.register();
+  }
+
+  /** Sends an Update now (Registration Update Trigger, changed parameters or objects). */
+  update(changes: { lifetime?: boolean; binding?: boolean; objects?: boolean } = {}): void {
+    if (changes.lifetime) this.pendingChanges.lifetime = true;
+    if (changes.binding) this.pendingChanges.binding = true;
+    if (changes.objects) this.pendingChanges.objects = true;
+    if (this.state === "registered") this.sendUpdate();
+  }
+
+  /** Deregisters (when registered) and stops; `done` runs once the server answered or gave up. */
+  stop(deregister: boolean, done: () => void = () => undefined): void {
+    this.clearTimer();
+    this.cancelRequest?.();
+    this.cancelRequest = undefined;
+    const registered = this.state === "registered" || this.state === "updating";
+    if (!deregister || !registered) {
+      this.state = "idle";
+      done();
+      return;
+    }
+    const peer = this.options.peer();
+    if (!peer) {
+      this.state = "idle";
+      done();
+      return;
+    }
+    this.state = "deregistering";
+    this.options.endpoint.request({ peer, method: Method.DELETE, path: this.locationPath }, (error, response) => {
+      this.state = "idle";
+      if (error) this.options.log?.warn(`deregister: ${error.message}`);
+      else this.options.log?.info(`deregistered (${codeString(response!.code)})`);
+      this.options.onEvent({ type: "unregistered", shortServerId: this.parameters.shortServerId });
+      done();
+    });
+  }
+
+  private register(): void {
+    const peer = this.options.peer();
+    if (!peer) {
+      this.fail("dns", "the server address is not resolved", true);
+      return;
+    }
+    this.state = "registering";
+    const p = this.parameters;
+    const query = [`ep=${p.endpointName}`, `lt=${p.lifetime}`, `lwm2m=${p.version}`, `b=${p.binding}`];
+    const payload = utf8Encode(formatLinks(this.options.links()));
+    this.options.log?.info(`registering as "${p.endpointName}" (lifetime ${p.lifetime} s, binding ${p.binding})`);
+    const handle = this.options.endpoint.request({ peer, method: Method.POST, path: "/rd", query, contentFormat: ContentFormat.LinkFormat, payload }, (error, response) => {
+      this.cancelRequest = undefined;
+      if (this.state !== "registering") return;
+      if (error) return this.failFromCoap(error);
+      const reply = response!;
+      if (reply.code !== ResponseCode.Created) return this.failFromCode(reply.code, "Register");
+      this.location = getLocationPath(reply);
+      if (this.location.length === 0) return this.fail("invalid-parameters", "Register answer carries no Location-Path", false);
+      this.attempt = 0;
+      this.pendingChanges = { lifetime: false, binding: false, objects: false };
+      this.state = "registered";
+      this.options.log?.info(`registered at ${this.locationPath}`);
+      this.options.onEvent({ type: "registered", shortServerId: p.shortServerId, location: this.locationPath });
+      this.scheduleUpdate();
+      this.options.onRegistered?.(true);
+    });
+    this.cancelRequest = handle.cancel;
+  }
+
+  private sendUpdate(): void {
+    const peer = this.options.peer();
+    if (!peer) return this.register();
+    this.clearTimer();
+    this.state = "updating";
+    const p = this.parameters;
+    const query: string[] = [];
+    if (this.pendingChanges.lifetime) query.push(`lt=${p.lifetime}`);
+    if (this.pendingChanges.binding) query.push(`b=${p.binding}`);
+    const withObjects = this.pendingChanges.objects;
+    const payload = withObjects ? utf8Encode(formatLinks(this.options.links())) : undefined;
+    const sent = { ...this.pendingChanges };
+    this.pendingChanges = { lifetime: false, binding: false, objects: false };
+    const handle = this.options.endpoint.request(
+      { peer, method: Method.POST, path: this.locationPath, query, ...(payload ? { payload, contentFormat: ContentFormat.LinkFormat } : {}) },
+      (error, response) => {
+        this.cancelRequest = undefined;
+        if (this.state !== "updating") return;
+        if (!error && response!.code === ResponseCode.Changed) {
+          this.state = "registered";
+          this.options.log?.debug(`registration updated`);
+          this.options.onEvent({ type: "updated", shortServerId: p.shortServerId });
+          this.scheduleUpdate();
+          this.options.onRegistered?.(false);
+          return;
+        }
+        // A failed Update falls back to a full Register (the server may have lost the registration).
+        this.options.log?.warn(`update failed (${error ? error.message : codeString(response!.code)}); registering again`);
+        this.pendingChanges = { lifetime: this.pendingChanges.lifetime || sent.lifetime, binding: this.pendingChanges.binding || sent.binding, objects: this.pendingChanges.objects || sent.objects };
+        this.register();
+      },
+    );
+    this.cancelRequest = handle.cancel;
+  }
+
+  private scheduleUpdate(): void {
+    this.clearTimer();
+    this.timer = this.options.time.setTimer(updateDelayMs(this.parameters.lifetime), () => {
+      this.timer = undefined;
+      if (this.state === "registered") this.sendUpdate();
+    });
+  }
+
+  private failFromCoap(error: CoapError): void {
+    const reason: LifecycleErrorReason = error.kind === "timeout" ? "timeout" : error.kind === "transport" ? "network" : error.kind === "limit" ? "memory" : "unknown";
+    this.fail(reason, error.message, reason !== "memory");
+  }
+
+  private failFromCode(code: number, what: string): void {
+    const halting = code === ResponseCode.BadRequest || code === ResponseCode.Forbidden || code === ResponseCode.PreconditionFailed || code === ResponseCode.Unauthorized;
+    const reason: LifecycleErrorReason = code === ResponseCode.Forbidden || code === ResponseCode.Unauthorized ? "not-allowed" : halting ? "invalid-parameters" : "unknown";
+    this.fail(reason, `${what} answered ${codeString(code)}`, !halting && codeClass(code) !== 4);
+  }
+
+  private fail(reason: LifecycleErrorReason, message: string, temporary: boolean): void {
+    const p = this.parameters;
+    if (!temporary) {
+      this.state = "halted";
+      this.options.log?.error(`registration halted: ${message}`);
+      this.options.onEvent({ type: "error", shortServerId: p.shortServerId, reason, temporary: false, message });
+      return;
+    }
+    const base = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(this.attempt, 30));
+    const jitter = 1 + RETRY_JITTER * (2 * (randomUint16(this.options.random) / 65535) - 1);
+    const retryInMs = Math.round(base * jitter);
+    this.attempt++;
+    this.state = "waiting";
+    this.options.log?.warn(`registration failed (${message}); retry ${this.attempt} in ${(retryInMs / 1000).toFixed(1)} s`);
+    this.options.onEvent({ type: "error", shortServerId: p.shortServerId, reason, temporary: true, message, retryInMs });
+    this.clearTimer();
+    this.timer = this.options.time.setTimer(retryInMs, () => {
+      this.timer = undefined;
+      if (this.state === "waiting") this.register();
+    });
+  }
+
+  private clearTimer(): void {
+    this.options.time.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,322 @@
+import { ContentFormat, Method, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
+import { encodeUint, getLocationPath, getUintOption, utf8Decode, utf8Encode } from "../../modules/coap/message.js";
+import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
+import { decodeTlv, encodeTlv } from "../../modules/lwm2m/content/tlv.js";
+import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
+import { createStandardStore } from "../../modules/lwm2m/client.js";
+import { asText } from "./coap-helpers.js";
+import { assert, sleep, suite, waitFor } from "./harness.js";
+import { openTestClient, openTestServer, stopClient } from "./lwm2m-helpers.js";
+
+const definitions = createStandardStore();
+const lookup = (objectId: number, resourceId: number) => definitions.get(objectId)?.resource(resourceId);
+
+export default suite("LwM2M client (ETS 1.1)", (test) => {
+  test("int-101 Initial Registration; int-103 Deregistration", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, events } = await openTestClient(platform, server);
+    try {
+      assert.equal(client.registrationState(), "registered");
+      const registration = server.registrations[0]!;
+      assert.ok(registration.query.indexOf("ep=xs-test-client") >= 0, "ep");
+      assert.ok(registration.query.indexOf("lt=60") >= 0 && registration.query.indexOf("lwm2m=1.1") >= 0 && registration.query.indexOf("b=U") >= 0, registration.query.join("&"));
+      const targets = registration.links.map((link) => link.target);
+      assert.ok(targets.indexOf("/1/0") >= 0 && targets.indexOf("/3/0") >= 0, targets.join(","));
+      assert.ok(!targets.some((target) => target.startsWith("/0")), "the Security object is not announced");
+      assert.equal(registration.links[0]!.target, "/");
+      assert.ok(registration.links.some((link) => link.target === "/3" && link.attributes.some(([name, value]) => name === "ver" && String(value) === "1.1")), "object versions announced");
+      assert.equal(events[0]?.type, "registered");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+    assert.equal(server.deregistrations, ["1"]);
+  });
+
+  test("int-102 Registration Update before the lifetime ends; int-104 Registration Update Trigger", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client } = await openTestClient(platform, server, { servers: [{ uri: `coap://127.0.0.1:${server.endpoint.localPort}`, lifetime: 2 }] });
+    try {
+      await waitFor(platform, () => server.updates.length >= 1, 3000, "a periodic update");
+      const before = server.updates.length;
+      const response = await server.request({ method: Method.POST, path: "/1/0/8" });
+      assert.equal(response.code, ResponseCode.Changed);
+      await waitFor(platform, () => server.updates.length > before, 1000, "the triggered update");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-107 Extending the lifetime: a written lifetime is sent in an Update", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client } = await openTestClient(platform, server);
+    try {
+      const response = await server.request({ method: Method.PUT, path: "/1/0/1", contentFormat: ContentFormat.TextPlain, payload: utf8Encode("120") });
+      assert.equal(response.code, ResponseCode.Changed);
+      await waitFor(platform, () => server.updates.some((u) => u.query.indexOf("lt=120") >= 0), 1000, "Update with lt=120");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("a halting registration error stops with a reason; a temporary one is retried", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    server.registerCode = ResponseCode.Forbidden;
+    const { client, events } = await openTestClient(platform, server);
+    try {
+      assert.equal(client.registrationState(), "halted");
+      const error = events.find((e) => e.type === "error");
+      assert.ok(error && error.type === "error" && error.reason === "not-allowed" && !error.temporary, JSON.stringify(error));
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-201 Querying basic information in Plain Text; int-224 Read on Resource", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client } = await openTestClient(platform, server);
+    try {
+      const manufacturer = await server.request({ method: Method.GET, path: "/3/0/0", accept: ContentFormat.TextPlain });
+      assert.equal(manufacturer.code, ResponseCode.Content);
+      assert.equal(utf8Decode(manufacturer.payload), "Moddable Example");
+      assert.equal(getUintOption(manufacturer, OptionNumber.ContentFormat), ContentFormat.TextPlain);
+      const battery = await server.request({ method: Method.GET, path: "/3/0/9" });
+      assert.equal(utf8Decode(battery.payload), "87");
+      const legacy = await server.request({ method: Method.GET, path: "/3/0/1", accept: ContentFormat.LegacyLwM2mText });
+      assert.equal(utf8Decode(legacy.payload), "XS-1");
+      const time = await server.request({ method: Method.GET, path: "/3/0/13" });
+      assert.ok(Math.abs(Number(utf8Decode(time.payload)) - Date.now() / 1000) < 600, "current time from the read hook");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-203 Querying in TLV; int-222 Read on Object; int-223 Read on Object Instance; int-225 Read on Resource Instance", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client } = await openTestClient(platform, server);
+    try {
+      const instance = await server.request({ method: Method.GET, path: "/3/0", accept: ContentFormat.LwM2mTlv });
+      assert.equal(instance.code, ResponseCode.Content);
+      const entries = decodeTlv({ objectId: 3, instanceId: 0 }, instance.payload, lookup);
+      assert.ok(entries.some((e) => e.path.resourceId === 0 && e.value === "Moddable Example"), "manufacturer in TLV");
+      assert.ok(entries.some((e) => e.path.resourceId === 11 && e.path.resourceInstanceId === 0 && e.value === 0), "error code instance 0");
+      assert.ok(!entries.some((e) => e.path.resourceId === 4), "executable resources are not read");
+      const object = await server.request({ method: Method.GET, path: "/3", accept: ContentFormat.LwM2mTlv });
+      assert.equal(decodeTlv({ objectId: 3 }, object.payload, lookup).length, entries.length);
+      const resourceInstance = await server.request({ method: Method.GET, path: "/3/0/6/1" });
+      assert.equal(utf8Decode(resourceInstance.payload), "5");
+      const noAccept = await server.request({ method: Method.GET, path: "/3/0" });
+      assert.equal(getUintOption(noAccept, OptionNumber.ContentFormat), ContentFormat.SenmlCbor, "1.1 default for multi-resource reads");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-231 Querying in SenML JSON; int-232 Querying in SenML CBOR", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client } = await openTestClient(platform, server);
+    try {
+      const json = await server.request({ method: Method.GET, path: "/3/0", accept: ContentFormat.SenmlJson });
+      const fromJson = decodeSenmlJson({ objectId: 3, instanceId: 0 }, json.payload, lookup);
+      assert.ok(fromJson.some((e) => e.path.resourceId === 1 && e.value === "XS-1"), asText(json.payload));
+      const cbor = await server.request({ method: Method.GET, path: "/3/0", accept: ContentFormat.SenmlCbor });
+      const fromCbor = decodeSenmlCbor({ objectId: 3, instanceId: 0 }, cbor.payload, lookup);
+      assert.equal(fromCbor.length, fromJson.length);
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-205 Setting in Plain Text; int-215 Setting in TLV; int-233/234 Setting in SenML; int-226 partial update; int-227 replace; int-228 resource instance", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    const device = store.get(3)!.instance(0)!;
+    try {
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/14", contentFormat: ContentFormat.TextPlain, payload: utf8Encode("+02:00") })).code, ResponseCode.Changed);
+      assert.equal(device.get(14), "+02:00");
+      const tlv = encodeTlv({ objectId: 3, instanceId: 0 }, [{ path: { objectId: 3, instanceId: 0, resourceId: 15 }, value: "Europe/Berlin", type: "string" }], new Set());
+      assert.equal((await server.request({ method: Method.POST, path: "/3/0", contentFormat: ContentFormat.LwM2mTlv, payload: tlv })).code, ResponseCode.Changed);
+      assert.equal(device.get(15), "Europe/Berlin");
+      assert.equal(device.get(14), "+02:00", "a partial update leaves other resources");
+      const senml = encodeSenmlJson({ objectId: 3, instanceId: 0, resourceId: 14 }, [{ path: { objectId: 3, instanceId: 0, resourceId: 14 }, value: "-05:00", type: "string" }]);
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/14", contentFormat: ContentFormat.SenmlJson, payload: senml })).code, ResponseCode.Changed);
+      assert.equal(device.get(14), "-05:00");
+      const cbor = encodeSenmlCbor({ objectId: 1, instanceId: 0 }, [{ path: { objectId: 1, instanceId: 0, resourceId: 2 }, value: 5, type: "integer" }]);
+      assert.equal((await server.request({ method: Method.POST, path: "/1/0", contentFormat: ContentFormat.SenmlCbor, payload: cbor })).code, ResponseCode.Changed);
+      assert.equal(store.get(1)!.instance(0)!.get(2), 5);
+      // Resource instance write on a writable multiple resource (/19 Data).
+      store.get(19)!.createInstance(1).set(0, new Map([[0, Uint8Array.of(1)]]));
+      assert.equal((await server.request({ method: Method.PUT, path: "/19/1/0/1", contentFormat: ContentFormat.OctetStream, payload: Uint8Array.of(9, 9) })).code, ResponseCode.Changed);
+      const data = store.get(19)!.instance(1)!.get(0) as Map<number, Uint8Array>;
+      assert.equal(data.size, 2, "resource-instance write keeps the other instances");
+      assert.equal(data.get(1), Uint8Array.of(9, 9));
+      const replace = encodeTlv({ objectId: 19, instanceId: 1, resourceId: 0 }, [{ path: { objectId: 19, instanceId: 1, resourceId: 0, resourceInstanceId: 5 }, value: Uint8Array.of(5), type: "opaque" }], new Set([0]));
+      assert.equal((await server.request({ method: Method.PUT, path: "/19/1/0", contentFormat: ContentFormat.LwM2mTlv, payload: replace })).code, ResponseCode.Changed);
+      assert.equal(Array.from((store.get(19)!.instance(1)!.get(0) as Map<number, Uint8Array>).keys()), [5], "replace drops old instances");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-221 the Security object is invisible; int-256 Write Operation Failure; malformed and wrong-type writes", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    try {
+      assert.equal((await server.request({ method: Method.GET, path: "/0" })).code, ResponseCode.Unauthorized);
+      assert.equal((await server.request({ method: Method.GET, path: "/0/0/0" })).code, ResponseCode.Unauthorized);
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/0", contentFormat: ContentFormat.TextPlain, payload: utf8Encode("x") })).code, ResponseCode.MethodNotAllowed, "read-only resource");
+      assert.equal((await server.request({ method: Method.PUT, path: "/1/0/1", contentFormat: ContentFormat.TextPlain, payload: utf8Encode("soon") })).code, ResponseCode.BadRequest, "not an integer");
+      assert.equal((await server.request({ method: Method.PUT, path: "/1/0/1", contentFormat: ContentFormat.TextPlain, payload: utf8Encode("-5") })).code, ResponseCode.BadRequest, "out of range");
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/14", contentFormat: ContentFormat.LwM2mTlv, payload: Uint8Array.of(0xc8, 14, 40) })).code, ResponseCode.BadRequest, "truncated TLV");
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/14", contentFormat: ContentFormat.SenmlJson, payload: utf8Encode("[{") })).code, ResponseCode.BadRequest, "broken SenML JSON");
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/14", contentFormat: ContentFormat.SenmlCbor, payload: Uint8Array.of(0x9f) })).code, ResponseCode.BadRequest, "indefinite CBOR");
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/14", contentFormat: 9999, payload: utf8Encode("x") })).code, ResponseCode.UnsupportedContentFormat);
+      assert.equal((await server.request({ method: Method.GET, path: "/42" })).code, ResponseCode.NotFound);
+      assert.equal((await server.request({ method: Method.GET, path: "/3/7" })).code, ResponseCode.NotFound);
+      assert.equal((await server.request({ method: Method.GET, path: "/3/0/2000" })).code, ResponseCode.NotFound);
+      assert.equal((await server.request({ method: Method.GET, path: "/3/0/4" })).code, ResponseCode.MethodNotAllowed, "reading an executable");
+      assert.equal((await server.request({ method: Method.GET, path: "/3/0/0", accept: ContentFormat.OctetStream })).code, ResponseCode.NotAcceptable);
+      assert.equal((await server.request({ method: Method.GET, path: "/3/x" })).code, ResponseCode.NotFound);
+      assert.equal(store.get(3)!.instance(0)!.get(14), "+01:00", "failed writes changed nothing");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-241 Executable Resource: reboot runs after the response; Execute arguments; Execute on a non-executable", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, rebooted } = await openTestClient(platform, server);
+    try {
+      assert.equal((await server.request({ method: Method.POST, path: "/3/0/4" })).code, ResponseCode.Changed);
+      assert.equal((await server.request({ method: Method.POST, path: "/3/0/4", payload: utf8Encode("0='now',1") })).code, ResponseCode.Changed);
+      assert.equal(rebooted, ["", "0='now',1"]);
+      assert.equal((await server.request({ method: Method.POST, path: "/3/0/4", payload: utf8Encode("bad args") })).code, ResponseCode.BadRequest);
+      assert.equal((await server.request({ method: Method.POST, path: "/3/0/0" })).code, ResponseCode.MethodNotAllowed);
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-260 Discover; int-261 Write-Attribute on a multiple resource", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client } = await openTestClient(platform, server);
+    try {
+      const attributes = await server.request({ method: Method.PUT, path: "/3/0/6", query: ["pmin=10", "pmax=60", "gt=3"] });
+      assert.equal(attributes.code, ResponseCode.Changed);
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0", query: ["pmin=5"] })).code, ResponseCode.Changed);
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/0", query: ["gt=1"] })).code, ResponseCode.BadRequest, "gt on a string resource");
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/9", query: ["pmin=20", "pmax=10"] })).code, ResponseCode.BadRequest, "pmax below pmin");
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/9", query: ["foo=1"] })).code, ResponseCode.BadRequest);
+      const discovered = await server.request({ method: Method.GET, path: "/3/0", accept: ContentFormat.LinkFormat });
+      assert.equal(getUintOption(discovered, OptionNumber.ContentFormat), ContentFormat.LinkFormat);
+      const links = parseLinks(discovered.payload);
+      const instanceLink = links.find((link) => link.target === "/3/0");
+      assert.ok(instanceLink && instanceLink.attributes.some(([n, v]) => n === "pmin" && v === 5), utf8Decode(discovered.payload));
+      const powerSources = links.find((link) => link.target === "/3/0/6");
+      assert.ok(powerSources && powerSources.attributes.some(([n, v]) => n === "dim" && v === 2) && powerSources.attributes.some(([n, v]) => n === "gt" && v === 3), utf8Decode(discovered.payload));
+      const object = parseLinks((await server.request({ method: Method.GET, path: "/3", accept: ContentFormat.LinkFormat })).payload);
+      assert.ok(object[0]!.target === "/3" && object[0]!.attributes.some(([n, v]) => n === "ver" && v === 1.1), "object version in discover");
+      assert.equal((await server.request({ method: Method.GET, path: "/0", accept: ContentFormat.LinkFormat })).code, ResponseCode.Unauthorized);
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-270 Create Object Instance; int-290 Delete Object Instance; the Update announces the change", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    try {
+      const payload = encodeTlv({ objectId: 19, instanceId: 3 }, [{ path: { objectId: 19, instanceId: 3, resourceId: 0, resourceInstanceId: 0 }, value: Uint8Array.of(1, 2), type: "opaque" }], new Set([0]));
+      const wrapped = Uint8Array.from([0x08, 3, payload.length, ...payload]); // object-instance TLV with id 3
+      const created = await server.request({ method: Method.POST, path: "/19", contentFormat: ContentFormat.LwM2mTlv, payload: wrapped });
+      assert.equal(created.code, ResponseCode.Created);
+      assert.equal(getLocationPath(created), ["19", "3"]);
+      assert.ok(store.get(19)!.instance(3) !== undefined, "instance created");
+      await waitFor(platform, () => server.updates.some((u) => u.payload.indexOf("</19/3>") >= 0), 1000, "Update with the new instance");
+      assert.equal((await server.request({ method: Method.POST, path: "/19", contentFormat: ContentFormat.LwM2mTlv, payload: wrapped })).code, ResponseCode.BadRequest, "existing instance");
+      assert.equal((await server.request({ method: Method.POST, path: "/3", contentFormat: ContentFormat.LwM2mTlv, payload: new Uint8Array(0) })).code, ResponseCode.BadRequest, "single-instance object");
+      assert.equal((await server.request({ method: Method.DELETE, path: "/19/3" })).code, ResponseCode.Deleted);
+      assert.equal(store.get(19)!.instance(3), undefined);
+      assert.equal((await server.request({ method: Method.DELETE, path: "/19/3" })).code, ResponseCode.NotFound);
+      assert.equal((await server.request({ method: Method.DELETE, path: "/1/0" })).code, ResponseCode.Unauthorized);
+      assert.equal((await server.request({ method: Method.DELETE, path: "/3/0/1" })).code, ResponseCode.MethodNotAllowed);
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-301 Observation and Notification with pmin/pmax; int-302 Cancel by Reset; int-303 Cancel with Observe=1", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    const device = store.get(3)!.instance(0)!;
+    try {
+      await server.request({ method: Method.PUT, path: "/3/0/9", query: ["pmin=0", "pmax=1"] });
+      const values: string[] = [];
+      const handle = server.endpoint.observe({ peer: server.clientPeer!, path: "/3/0/9" }, (error, response) => {
+        if (!error) values.push(utf8Decode(response!.payload));
+      });
+      await waitFor(platform, () => values.length === 1, 1000, "the registration response");
+      device.set(9, 86);
+      await waitFor(platform, () => values.length === 2, 1000, "a change notification");
+      assert.equal(values[1], "86");
+      await waitFor(platform, () => values.length === 3, 2000, "a pmax notification without change");
+      assert.equal(values[2], "86");
+      handle.cancel();
+      await waitFor(platform, () => client.observersOf({ objectId: 3, instanceId: 0, resourceId: 9 }).length === 0, 1000, "cancel with Observe=1");
+
+      // Cancel by RST: the server forgets the token; the next notification is rejected.
+      const second = server.endpoint.observe({ peer: server.clientPeer!, path: "/3/0/9" }, () => undefined);
+      await waitFor(platform, () => client.observersOf({ objectId: 3, instanceId: 0, resourceId: 9 }).length === 1, 1000, "second observation");
+      second.cancel(false);
+      device.set(9, 50);
+      await waitFor(platform, () => client.observersOf({ objectId: 3, instanceId: 0, resourceId: 9 }).length === 0, 1000, "cancel by RST");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("notification attributes: pmin delays, gt/lt/st filter", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    const device = store.get(3)!.instance(0)!;
+    try {
+      await server.request({ method: Method.PUT, path: "/3/0/9", query: ["st=10"] });
+      const values: string[] = [];
+      const handle = server.endpoint.observe({ peer: server.clientPeer!, path: "/3/0/9" }, (error, response) => {
+        if (!error) values.push(utf8Decode(response!.payload));
+      });
+      await waitFor(platform, () => values.length === 1, 1000, "registration");
+      device.set(9, 80); // step 7: below st
+      await sleep(platform, 100);
+      assert.equal(values.length, 1, "a step below st is not notified");
+      device.set(9, 70); // step 17 from 87
+      await waitFor(platform, () => values.length === 2, 1000, "a step of st");
+      assert.equal(values[1], "70");
+      await server.request({ method: Method.PUT, path: "/3/0/9", query: ["st", "gt=75", "pmin=1"] });
+      device.set(9, 72);
+      await sleep(platform, 100);
+      assert.equal(values.length, 2, "no gt crossing");
+      device.set(9, 90); // crosses 75, but pmin=1 s holds it back
+      await sleep(platform, 300);
+      assert.equal(values.length, 2, "held back by pmin");
+      await waitFor(platform, () => values.length === 3, 2000, "after pmin");
+      assert.equal(values[2], "90");
+      handle.cancel();
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+});
