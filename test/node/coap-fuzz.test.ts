@@ -123,7 +123,11 @@ describe("CoAP fuzzing", () => {
     try {
       for (let i = 0; i < COUNT; i++) {
         raw.send(mutate(random, base), target);
-        if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 1)); // let the endpoint keep up with the kernel buffer
+        if (i % 50 === 49) {
+          // Keep at most ~200 datagrams in flight so the kernel's receive buffer never overflows, even on a loaded machine.
+          const deadline = Date.now() + 2000;
+          while (server.stats.received < i - 200 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
         if (i % 500 === 499) {
           const load = server.load;
           maxDedup = Math.max(maxDedup, load.dedup);
@@ -133,7 +137,7 @@ describe("CoAP fuzzing", () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(server.stats.internalErrors).toBe(0);
-      expect(server.stats.received).toBeGreaterThan(COUNT * 0.9);
+      expect(server.stats.received).toBeGreaterThan(COUNT * 0.98);
       expect(server.stats.malformed).toBeGreaterThan(1000);
       expect(handled).toBeGreaterThan(100);
       expect(maxDedup).toBeLessThanOrEqual(32);
