@@ -1,6 +1,7 @@
 import type { Clock } from "../../hal/time.js";
 
 interface Entry {
+  readonly createdAt: number;
   expiresAt: number;
   /** True for messages whose re-execution is harmless (idempotent requests, responses). */
   readonly evictable: boolean;
@@ -13,18 +14,23 @@ export type RememberResult = "tracked" | "untracked" | "refused";
 /**
  * Message-ID deduplication (RFC 7252 §4.5): remembers each incoming CON and
  * NON message for its lifetime and the reply it got. The table is bounded.
- * When it is full, an entry of an idempotent request is evicted (RFC 7252
- * §4.5 lets a server re-execute those); a non-idempotent request (POST,
- * PATCH) that finds no room is refused, so it is never executed twice.
+ * When it is full, the oldest entry is evicted if it belongs to an idempotent
+ * request (RFC 7252 §4.5 lets a server re-execute those) or is older than
+ * `safeAgeMs` (MAX_TRANSMIT_WAIT: the peer has stopped retransmitting it). A
+ * non-idempotent request (POST, PATCH) that still finds no room is refused,
+ * so it is never executed twice.
  */
 export class DedupCache {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: Clock;
   private readonly capacity: number;
 
-  constructor(clock: Clock, capacity: number) {
+  private readonly safeAgeMs: number;
+
+  constructor(clock: Clock, capacity: number, safeAgeMs: number) {
     this.clock = clock;
     this.capacity = capacity;
+    this.safeAgeMs = safeAgeMs;
   }
 
   get size(): number {
@@ -48,16 +54,17 @@ export class DedupCache {
    */
   remember(key: string, lifetimeMs: number, evictable: boolean): RememberResult {
     this.evictExpired();
+    const now = this.clock.monotonicMs();
     if (this.entries.size >= this.capacity) {
       for (const [candidate, entry] of this.entries) {
-        if (entry.evictable) {
+        if (entry.evictable || now - entry.createdAt >= this.safeAgeMs) {
           this.entries.delete(candidate);
           break;
         }
       }
     }
     if (this.entries.size >= this.capacity) return evictable ? "untracked" : "refused";
-    this.entries.set(key, { expiresAt: this.clock.monotonicMs() + lifetimeMs, reply: undefined, evictable });
+    this.entries.set(key, { createdAt: now, expiresAt: now + lifetimeMs, reply: undefined, evictable });
     return "tracked";
   }
 

@@ -27,7 +27,7 @@ import {
   type Peer,
 } from "./message.js";
 import { Observers, type Observer, type ObserverCancelReason } from "./observers.js";
-import { exchangeLifetimeMs, nonLifetimeMs, resolveParameters, type CoapParameters } from "./params.js";
+import { exchangeLifetimeMs, maxTransmitWaitMs, nonLifetimeMs, resolveParameters, type CoapParameters } from "./params.js";
 import { applyResponse, type OutgoingResponse } from "./response.js";
 import type { CoapTransport } from "./transport.js";
 
@@ -180,7 +180,7 @@ export class CoapEndpoint {
     this.time = options.time;
     this.random = options.random;
     this.log = options.log;
-    this.dedup = new DedupCache(options.time, this.parameters.maxDedupEntries);
+    this.dedup = new DedupCache(options.time, this.parameters.maxDedupEntries, maxTransmitWaitMs(this.parameters));
     this.nextMessageId = randomUint16(options.random);
     this.observers = new Observers(this.parameters, options.time, {
       send: (observer, message, confirmable, onAck, onFailure) => this.sendNotification(observer.peer, message, confirmable, onAck, onFailure),
@@ -760,7 +760,14 @@ export class CoapEndpoint {
         return observer;
       },
     };
-    this.handler!(exchange);
+    try {
+      this.handler!(exchange);
+    } catch (error) {
+      // A handler fault answers 5.00 instead of leaving the client waiting.
+      this.stats.internalErrors++;
+      this.log?.error(`handler failed on ${describe(request)}: ${(error as Error).message}`);
+      if (!responded) exchange.respond({ code: ResponseCode.InternalServerError });
+    }
   }
 
   /** Sends a response: piggybacked, NON, or separate CON; slices it into Block2 blocks when large. */

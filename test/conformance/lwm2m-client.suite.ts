@@ -195,8 +195,11 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
     const server = await openTestServer(platform);
     const { client, rebooted } = await openTestClient(platform, server);
     try {
-      assert.equal((await server.request({ method: Method.POST, path: "/3/0/4" })).code, ResponseCode.Changed);
+      const answered = server.request({ method: Method.POST, path: "/3/0/4" });
+      assert.equal(rebooted.length, 0, "nothing runs before the answer");
+      assert.equal((await answered).code, ResponseCode.Changed);
       assert.equal((await server.request({ method: Method.POST, path: "/3/0/4", payload: utf8Encode("0='now',1") })).code, ResponseCode.Changed);
+      await waitFor(platform, () => rebooted.length === 2, 500, "the deferred executions");
       assert.equal(rebooted, ["", "0='now',1"]);
       assert.equal((await server.request({ method: Method.POST, path: "/3/0/4", payload: utf8Encode("bad args") })).code, ResponseCode.BadRequest);
       assert.equal((await server.request({ method: Method.POST, path: "/3/0/0" })).code, ResponseCode.MethodNotAllowed);

@@ -82,7 +82,7 @@ export async function openTestClient(platform: Platform, server: TestServer, ove
   device.set(6, new Map([[0, 1], [1, 5]]));
   device.set(14, "+01:00");
   const rebooted: string[] = [];
-  device.bind(4, { execute: (args) => void rebooted.push(args) });
+  device.bind(4, { execute: (args) => void rebooted.push(args), executeAfterResponse: true });
   device.bind(13, { read: () => Math.floor(platform.time.wallClockMs() / 1000) });
   const events: LifecycleEvent[] = [];
   const client = new LwM2mClient({

@@ -11,6 +11,8 @@ export interface ResourceHooks {
   write?(value: ResourceContent): number | void;
   /** Runs an Execute with its argument text; return a code to refuse. */
   execute?(args: string): number | void;
+  /** Run execute() only after the 2.04 has left (Reboot, Factory Reset), so the server hears the answer. */
+  readonly executeAfterResponse?: boolean;
 }
 
 export type ChangeListener = (path: LwM2mPath) => void;

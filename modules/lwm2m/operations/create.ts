@@ -2,6 +2,7 @@ import { ContentFormat, ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import { canonicalFormat } from "../content/formats.js";
 import { tlvInstanceIds } from "../content/tlv.js";
+import { ContentError } from "../model/values.js";
 import { MAX_ID, type LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
 import { write } from "./write.js";
@@ -15,7 +16,13 @@ export function create(context: DmContext, path: LwM2mPath, format: number | und
   let instanceId = object.freeId();
   let target: LwM2mPath = { objectId: object.id, instanceId };
   if (format !== undefined && canonicalFormat(format) === ContentFormat.LwM2mTlv) {
-    const ids = tlvInstanceIds(payload);
+    let ids: number[];
+    try {
+      ids = tlvInstanceIds(payload);
+    } catch (error) {
+      if (error instanceof ContentError) return status(ResponseCode.BadRequest, error.message);
+      throw error;
+    }
     if (ids.length > 1) return status(ResponseCode.BadRequest, "create one instance at a time");
     if (ids.length === 1) {
       instanceId = ids[0]!;

@@ -19,8 +19,13 @@ export function execute(context: DmContext, path: LwM2mPath, payload: Uint8Array
   if (!canExecute(definition) || path.resourceInstanceId !== undefined) return METHOD_NOT_ALLOWED;
   const args = utf8Decode(payload);
   if (args.length > 0 && !ARGUMENTS.test(args)) return status(ResponseCode.BadRequest, "malformed Execute arguments");
-  const handler = instance.hooksOf(path.resourceId)?.execute;
+  const hooks = instance.hooksOf(path.resourceId);
+  const handler = hooks?.execute;
   if (!handler) return status(ResponseCode.MethodNotAllowed, "nothing handles this Execute");
-  const refused = handler(args);
+  if (hooks.executeAfterResponse) {
+    context.defer(() => handler.call(hooks, args));
+    return { code: ResponseCode.Changed };
+  }
+  const refused = handler.call(hooks, args);
   return { code: typeof refused === "number" ? refused : ResponseCode.Changed };
 }
