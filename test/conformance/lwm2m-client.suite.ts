@@ -4,7 +4,9 @@ import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } fr
 import { decodeTlv, encodeTlv } from "../../modules/lwm2m/content/tlv.js";
 import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
 import { createStandardStore } from "../../modules/lwm2m/client.js";
-import { asText } from "./coap-helpers.js";
+import { FaultyNet } from "../../hal/host/faults/faulty-net.js";
+import { UdpTransport } from "../../modules/coap/transport.js";
+import { asText, FAST } from "./coap-helpers.js";
 import { assert, sleep, suite, waitFor } from "./harness.js";
 import { openTestClient, openTestServer, stopClient } from "./lwm2m-helpers.js";
 
@@ -317,6 +319,44 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       await waitFor(platform, () => values.length === 3, 2000, "after pmin");
       assert.equal(values[2], "90");
       handle.cancel();
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-102/105 under 30 % loss, 10 % duplication and reordering: registration completes and recovers after a server restart", async ({ platform }) => {
+    let server = await openTestServer(platform);
+    const port = server.endpoint.localPort;
+    const lossy = new FaultyNet(platform.net, platform.time, { loss: 0.3, duplicate: 0.1, reorder: 0.1, reorderHoldMs: 20, seed: 5 });
+    const { client, events } = await openTestClient(platform, server, {
+      transport: new UdpTransport(lossy),
+      servers: [{ uri: `coap://127.0.0.1:${port}`, lifetime: 2 }],
+      coap: { ...FAST, ackTimeoutMs: 60, maxRetransmit: 5 },
+    });
+    try {
+      await waitFor(platform, () => client.registrationState() === "registered", 15000, "registration through the lossy network");
+      assert.equal(server.registrations.length >= 1, true);
+      server.close();
+      await sleep(platform, 50);
+      server = await openTestServer(platform, port);
+      // The restarted server knows nothing: the next Update gets 4.04 and the client registers again.
+      await waitFor(platform, () => server.registrations.length >= 1, 15000, "re-registration after the restart");
+      await waitFor(platform, () => client.registrationState() === "registered", 5000, "registered again");
+      // The server observes again; through this much loss a request may time out, so it retries like a real server.
+      const values: string[] = [];
+      const failures: string[] = [];
+      for (let attempt = 0; attempt < 5 && values.length === 0; attempt++) {
+        const handle = server.endpoint.observe({ peer: server.clientPeer!, path: "/3/0/9" }, (error, response) => {
+          if (error) failures.push(error.kind);
+          else values.push(utf8Decode(response!.payload));
+        });
+        await waitFor(platform, () => values.length + failures.length > attempt, 5000, "an answer to the observe request");
+        handle.cancel();
+      }
+      assert.ok(values.length >= 1, `observation re-established (failed attempts: ${failures.join(",")})`);
+      assert.ok(lossy.stats.dropped > 0 && lossy.stats.duplicated > 0, `faults: ${JSON.stringify(lossy.stats)}`);
+      assert.ok(events.filter((e) => e.type === "registered").length >= 2, "registered twice");
     } finally {
       await stopClient(platform, client);
       server.close();

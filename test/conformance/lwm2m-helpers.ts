@@ -1,12 +1,14 @@
 import type { Platform } from "../../hal/platform.js";
 import { ContentFormat, Method, ResponseCode } from "../../modules/coap/constants.js";
-import type { CoapEndpoint, ServerExchange } from "../../modules/coap/endpoint.js";
+import type { ServerExchange } from "../../modules/coap/endpoint.js";
+import type { CoapEndpoint } from "../../modules/coap/endpoint.js";
 import { utf8Decode, type CoapMessage } from "../../modules/coap/message.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
 import { createStandardStore, LwM2mClient, type LwM2mClientOptions } from "../../modules/lwm2m/client.js";
 import { parseLinks, type Link } from "../../modules/lwm2m/content/link-format.js";
 import type { ObjectStore } from "../../modules/lwm2m/model/object-store.js";
 import type { LifecycleEvent } from "../../modules/lwm2m/registration.js";
+import { CoapEndpoint as Endpoint } from "../../modules/coap/endpoint.js";
 import { FAST, openEndpoint, peerOf } from "./coap-helpers.js";
 import { bound, waitFor } from "./harness.js";
 
@@ -23,8 +25,8 @@ export interface TestServer {
   close(): void;
 }
 
-export async function openTestServer(platform: Platform): Promise<TestServer> {
-  const endpoint = await openEndpoint(platform);
+export async function openTestServer(platform: Platform, port = 0): Promise<TestServer> {
+  const endpoint = port ? await openEndpointOnPort(platform, port) : await openEndpoint(platform);
   const server: TestServer = {
     endpoint,
     registrations: [],
@@ -48,6 +50,7 @@ export async function openTestServer(platform: Platform): Promise<TestServer> {
       return exchange.respond({ code: ResponseCode.Created, locationPath: ["rd", String(server.registrations.length)] });
     }
     if (method === Method.POST && path.length === 2) {
+      if (!(Number(path[1]) >= 1 && Number(path[1]) <= server.registrations.length)) return exchange.respond({ code: ResponseCode.NotFound });
       server.updates.push({ query: query.slice(), payload: utf8Decode(payload) });
       return exchange.respond({ code: ResponseCode.Changed });
     }
@@ -69,7 +72,7 @@ export interface TestClient {
 
 /** A client with a Device object, registered with `server`. */
 export async function openTestClient(platform: Platform, server: TestServer, overrides: Partial<LwM2mClientOptions> = {}): Promise<TestClient> {
-  const transport = new UdpTransport(platform.net);
+  const transport = overrides.transport ?? new UdpTransport(platform.net);
   const store = overrides.store ?? createStandardStore();
   const device = store.get(3)!.createInstance(0);
   device.set(0, "Moddable Example");
@@ -87,14 +90,14 @@ export async function openTestClient(platform: Platform, server: TestServer, ove
   const events: LifecycleEvent[] = [];
   const client = new LwM2mClient({
     endpointName: "xs-test-client",
-    transport,
     time: platform.time,
     random: platform.random,
     servers: [{ uri: `coap://127.0.0.1:${peerOf(server.endpoint).port}`, lifetime: 60 }],
     coap: FAST,
     store,
-    onEvent: (event) => events.push(event),
     ...overrides,
+    transport,
+    onEvent: (event) => events.push(event),
   });
   await bound(platform, transport);
   client.start();
@@ -107,3 +110,10 @@ export function stopClient(platform: Platform, client: LwM2mClient): Promise<voi
 }
 
 export { ContentFormat };
+
+async function openEndpointOnPort(platform: Platform, port: number): Promise<CoapEndpoint> {
+  const transport = new UdpTransport(platform.net, port);
+  const endpoint = new Endpoint({ transport, time: platform.time, random: platform.random, parameters: FAST });
+  await bound(platform, transport);
+  return endpoint;
+}
