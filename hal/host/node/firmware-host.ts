@@ -113,6 +113,12 @@ export class FirmwareHost {
     return reply;
   }
 
+  /** XS's own meter (heap slots in use, bytes allocated), read after a no-op event. */
+  async measure(): Promise<XsReply["meter"]> {
+    if (!this.worker) throw new Error("the firmware is not running");
+    return (await this.worker.deliver(new Uint8Array(encodeFrame({ ev: "ping" })))).meter;
+  }
+
   /** Passes an event to the firmware (used by harnesses). */
   emit(header: object, payload?: Uint8Array): void {
     this.server.emit(header, payload);
