@@ -2,12 +2,16 @@ import type { HalError } from "../../hal/errors.js";
 import type { Logger } from "../../hal/log.js";
 import type { RandomSource } from "../../hal/random.js";
 import type { Time } from "../../hal/time.js";
-import { ResponseCode } from "../coap/constants.js";
+import { codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
 import { CoapEndpoint } from "../coap/endpoint.js";
 import { peerKey, type Peer } from "../coap/message.js";
 import type { NotifyOutcome, Observer } from "../coap/observers.js";
 import type { CoapParameters } from "../coap/params.js";
 import type { CoapTransport } from "../coap/transport.js";
+import { encodeSenmlCbor } from "./content/senml.js";
+import type { ResourceEntry } from "./model/values.js";
+import { collect } from "./operations/read.js";
+import { QueueModeGate } from "./queue-mode-gate.js";
 import { AttributeStore } from "./attributes.js";
 import type { Link } from "./content/link-format.js";
 import { dispatch } from "./dispatcher.js";
@@ -15,7 +19,7 @@ import { ObjectStore, type ObjectInstance } from "./model/object-store.js";
 import { Observations } from "./observations.js";
 import { STANDARD_OBJECTS } from "./objects/index.js";
 import type { DmContext } from "./operations/context.js";
-import type { LwM2mPath } from "./path.js";
+import { formatPath, type LwM2mPath } from "./path.js";
 import { Registration, type LifecycleEvent } from "./registration.js";
 import { parseServerUri, type ServerUri } from "./server-uri.js";
 
@@ -50,7 +54,11 @@ export interface LwM2mClientOptions {
   readonly onEvent?: (event: LifecycleEvent) => void;
   readonly onNotified?: (path: LwM2mPath, outcome: NotifyOutcome, observer: Observer) => void;
   readonly onSubscribed?: (path: LwM2mPath, subscribed: boolean) => void;
+  /** Queue mode (binding UQ): stop listening after this long without traffic (default 93 s, MAX_TRANSMIT_WAIT). */
+  readonly queueIdleMs?: number;
 }
+
+export const DEFAULT_QUEUE_IDLE_MS = 93000;
 
 interface ServerSession {
   readonly config: Required<ServerConfig>;
@@ -61,6 +69,9 @@ interface ServerSession {
   readonly observations: Observations;
   readonly registration: Registration;
   readonly serverInstance: ObjectInstance;
+  /** Queue mode: whether the client listens to this server now. */
+  awake: boolean;
+  idleTimer: unknown;
 }
 
 export const DEFAULT_LIFETIME = 86400;
@@ -92,14 +103,22 @@ export class LwM2mClient {
     if (options.servers.length === 0) throw new RangeError("at least one server is needed");
     this.options = options;
     this.store = options.store ?? createStandardStore();
-    this.endpoint = new CoapEndpoint({ transport: options.transport, time: options.time, random: options.random, log: options.log?.child("coap"), parameters: options.coap });
+    this.endpoint = new CoapEndpoint({ transport: new QueueModeGate(
+        options.transport,
+        (peer) => this.isAsleep(peer),
+        (peer) => {
+          const session = this.sessionOf(peer);
+          if (session) this.keepAwake(session);
+        },
+      ), time: options.time, random: options.random, log: options.log?.child("coap"), parameters: options.coap });
     options.servers.forEach((server, index) => this.sessions.push(this.createSession(server, index)));
     this.endpoint.setHandler((exchange) => {
-      const session = this.sessions.find((candidate) => candidate.peer && peerKey(candidate.peer) === peerKey(exchange.request.peer));
+      const session = this.sessionOf(exchange.request.peer);
       if (!session) {
         exchange.respond({ code: ResponseCode.Unauthorized });
         return;
       }
+      this.keepAwake(session);
       dispatch(exchange, session.context, session.observations);
     });
     this.store.onValueChanged((path) => {
@@ -169,8 +188,7 @@ export class LwM2mClient {
     if (!(config.shortServerId >= 1 && config.shortServerId <= 65534)) throw new RangeError(`short server id ${config.shortServerId} must be 1..65534`);
     if (!(Number.isInteger(config.lifetime) && config.lifetime > 0)) throw new RangeError(`lifetime ${config.lifetime} must be a positive number of seconds`);
     if (config.binding !== "U" && config.binding !== "UQ") throw new RangeError(`binding "${config.binding}" must be U or UQ`);
-    const { security, serverInstance } = this.provisionServer(config);
-    void security;
+    const serverInstance = this.provisionServer(config);
     const attributes = new AttributeStore();
     const time = this.options.time;
     const context: DmContext = {
@@ -187,6 +205,14 @@ export class LwM2mClient {
       confirmable: this.options.confirmableNotifications ?? (() => true),
       onNotified: this.options.onNotified,
       onSubscribed: this.options.onSubscribed,
+      canSend: () => session.registration.parameters.binding !== "UQ" || session.awake,
+      onHeld: () => {
+        // Wake up: an Update tells the server we listen again, then the held notifications go out.
+        if (session.registration.state === "registered") {
+          this.options.log?.info(`queue mode: waking up for held notifications`);
+          session.registration.update();
+        }
+      },
     });
     const session: ServerSession = {
       config,
@@ -196,6 +222,8 @@ export class LwM2mClient {
       context,
       observations,
       serverInstance,
+      awake: false,
+      idleTimer: undefined,
       registration: new Registration({
         endpoint: this.endpoint,
         time,
@@ -205,6 +233,11 @@ export class LwM2mClient {
         parameters: { endpointName: this.options.endpointName, shortServerId: config.shortServerId, lifetime: config.lifetime, binding: config.binding, version: config.version },
         links: () => this.registrationLinks(),
         onEvent: (event) => this.options.onEvent?.(event),
+        onRegistered: () => {
+          session.awake = true;
+          this.keepAwake(session);
+          session.observations.flushHeld();
+        },
       }),
     };
     serverInstance.bind(1, {
@@ -225,8 +258,57 @@ export class LwM2mClient {
     return session;
   }
 
+  /**
+   * Sends the values at `paths` to the server unsolicited (LwM2M 1.1 Send,
+   * POST /dp in SenML CBOR). Refused while the server muted Send (/1/x/23).
+   */
+  send(paths: readonly LwM2mPath[], done: (error: Error | undefined) => void, shortServerId?: number): void {
+    const session = shortServerId === undefined ? this.sessions[0] : this.sessions.find((s) => s.config.shortServerId === shortServerId);
+    const fail = (message: string) => void this.options.time.setTimer(0, () => done(new Error(message)));
+    if (!session || !session.peer) return fail("no such server");
+    if (session.registration.state !== "registered" && session.registration.state !== "updating") return fail("not registered");
+    if (session.config.version !== "1.1") return fail("Send needs an LwM2M 1.1 server");
+    if (session.serverInstance.get(23) === true) return fail("the server muted Send (/1/x/23)");
+    const entries: ResourceEntry[] = [];
+    for (const path of paths) {
+      const collected = collect(session.context, path);
+      if ("error" in collected) return fail(`cannot read ${formatPath(path)}`);
+      entries.push(...collected.entries);
+    }
+    if (entries.length === 0) return fail("nothing to send");
+    this.keepAwake(session);
+    this.endpoint.request(
+      { peer: session.peer, method: Method.POST, path: "/dp", contentFormat: ContentFormat.SenmlCbor, payload: encodeSenmlCbor({ objectId: entries[0]!.path.objectId }, entries).slice() },
+      (error, response) => {
+        if (error) return done(error);
+        done(response!.code === ResponseCode.Changed ? undefined : new Error(`Send answered ${codeString(response!.code)}`));
+      },
+    );
+  }
+
+  /** Queue mode: (re)starts the idle timer after traffic with the server. */
+  private keepAwake(session: ServerSession): void {
+    if (session.registration.parameters.binding !== "UQ") return;
+    session.awake = true;
+    this.options.time.clearTimer(session.idleTimer as never);
+    session.idleTimer = this.options.time.setTimer(this.options.queueIdleMs ?? DEFAULT_QUEUE_IDLE_MS, () => {
+      session.idleTimer = undefined;
+      session.awake = false;
+      this.options.log?.info(`queue mode: not listening to server ${session.config.shortServerId} until the next Update`);
+    });
+  }
+
+  private sessionOf(peer: Peer): ServerSession | undefined {
+    return this.sessions.find((candidate) => candidate.peer && peerKey(candidate.peer) === peerKey(peer));
+  }
+
+  private isAsleep(peer: Peer): boolean {
+    const session = this.sessionOf(peer);
+    return !!session && session.registration.parameters.binding === "UQ" && !session.awake && session.registration.state === "registered";
+  }
+
   /** Security (/0) and Server (/1) instances for a configured server. */
-  private provisionServer(config: Required<ServerConfig>): { security: ObjectInstance; serverInstance: ObjectInstance } {
+  private provisionServer(config: Required<ServerConfig>): ObjectInstance {
     const securityObject = this.store.get(0)!;
     const serverObject = this.store.get(1)!;
     const security = securityObject.createInstance();
@@ -244,7 +326,7 @@ export class LwM2mClient {
     if (config.defaultMaxPeriod) serverInstance.set(3, config.defaultMaxPeriod);
     serverInstance.set(6, true);
     serverInstance.set(7, config.binding);
-    return { security, serverInstance };
+    return serverInstance;
   }
 
   private connect(session: ServerSession): void {

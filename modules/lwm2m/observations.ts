@@ -16,6 +16,10 @@ export interface ObservationOptions {
   /** Told when a notification of `path` ends (report status for Agent Tiny's dataReport). */
   readonly onNotified?: (path: LwM2mPath, outcome: NotifyOutcome, observer: Observer) => void;
   readonly onSubscribed?: (path: LwM2mPath, subscribed: boolean) => void;
+  /** Queue mode: false while the client does not talk to the server; notifications are then held. */
+  readonly canSend?: () => boolean;
+  /** A notification was held back: the client should wake up (send an Update). */
+  readonly onHeld?: () => void;
 }
 
 interface Observation {
@@ -26,6 +30,8 @@ interface Observation {
   lastSentAt: number;
   lastNumber: number | undefined;
   dirty: boolean;
+  /** Held back in queue mode; at most one per observation, carrying the state at flush time. */
+  held: boolean;
   minTimer: TimerHandle | undefined;
   maxTimer: TimerHandle | undefined;
 }
@@ -70,7 +76,7 @@ export class Observations {
       if (observation) this.stop(observation);
     });
     if (observer) {
-      observation = { path, accept, observer, context, lastSentAt: this.time.monotonicMs(), lastNumber: numberOf(context, path), dirty: false, minTimer: undefined, maxTimer: undefined };
+      observation = { path, accept, observer, context, lastSentAt: this.time.monotonicMs(), lastNumber: numberOf(context, path), dirty: false, held: false, minTimer: undefined, maxTimer: undefined };
       this.active.add(observation);
       this.armMax(observation);
       this.options.onSubscribed?.(path, true);
@@ -144,7 +150,31 @@ export class Observations {
     });
   }
 
+  /** Sends every notification held back while the client was asleep. */
+  flushHeld(): void {
+    for (const observation of Array.from(this.active)) {
+      if (observation.held) {
+        observation.held = false;
+        this.send(observation);
+      }
+    }
+  }
+
+  get heldCount(): number {
+    let count = 0;
+    for (const observation of this.active) if (observation.held) count++;
+    return count;
+  }
+
   private send(observation: Observation): void {
+    if (this.options.canSend && !this.options.canSend()) {
+      observation.held = true;
+      observation.dirty = false;
+      this.time.clearTimer(observation.minTimer);
+      observation.minTimer = undefined;
+      this.options.onHeld?.();
+      return;
+    }
     const response: OutgoingResponse = read(observation.context, observation.path, observation.accept);
     observation.dirty = false;
     observation.lastSentAt = this.time.monotonicMs();

@@ -362,4 +362,54 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       server.close();
     }
   });
+
+  test("int-306/311 Send: values go to /dp in SenML CBOR; Mute Send refuses", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    try {
+      const outcome = await new Promise<Error | undefined>((resolve) => client.send([{ objectId: 3, instanceId: 0, resourceId: 9 }, { objectId: 3, instanceId: 0, resourceId: 1 }], resolve));
+      assert.equal(outcome, undefined);
+      const entries = decodeSenmlCbor({ objectId: 3 }, server.sent[0]!, lookup);
+      assert.equal(entries.map((e) => [e.path.resourceId, e.value]), [[9, 87], [1, "XS-1"]]);
+      store.get(1)!.instance(0)!.set(23, true);
+      const muted = await new Promise<Error | undefined>((resolve) => client.send([{ objectId: 3, instanceId: 0, resourceId: 9 }], resolve));
+      assert.ok(muted && muted.message.indexOf("muted") >= 0, String(muted));
+      assert.equal(server.sent.length, 1);
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-108 Turn on Queue Mode; int-109 Behavior in Queue Mode: asleep the client does not answer, a change wakes it with an Update, then the held notification goes out", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server, {
+      servers: [{ uri: `coap://127.0.0.1:${server.endpoint.localPort}`, lifetime: 60, binding: "UQ" }],
+      queueIdleMs: 200,
+    });
+    try {
+      assert.ok(server.registrations[0]!.query.indexOf("b=UQ") >= 0, "binding UQ announced");
+      const values: string[] = [];
+      server.endpoint.observe({ peer: server.clientPeer!, path: "/3/0/9" }, (error, response) => {
+        if (!error) values.push(utf8Decode(response!.payload));
+      });
+      await waitFor(platform, () => values.length === 1, 1000, "observation while awake");
+      await sleep(platform, 300);
+      const asleep = await server.endpoint.requestAsync({ peer: server.clientPeer!, method: Method.GET, path: "/3/0/1" }).then(
+        () => "answered",
+        (error: { kind?: string }) => error.kind ?? "error",
+      );
+      assert.equal(asleep, "timeout", "no answer while asleep");
+      const updatesBefore = server.updates.length;
+      store.get(3)!.instance(0)!.set(9, 50);
+      await waitFor(platform, () => server.updates.length > updatesBefore, 1000, "the wake-up Update");
+      await waitFor(platform, () => values.length === 2, 1000, "the held notification after the Update");
+      assert.equal(values[1], "50");
+      const awake = await server.endpoint.requestAsync({ peer: server.clientPeer!, method: Method.GET, path: "/3/0/1" });
+      assert.equal(utf8Decode(awake.payload), "XS-1", "listening again after the Update");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
 });

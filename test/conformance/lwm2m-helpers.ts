@@ -18,6 +18,8 @@ export interface TestServer {
   readonly registrations: { query: string[]; links: Link[] }[];
   readonly updates: { query: string[]; payload: string }[];
   readonly deregistrations: string[];
+  /** Payloads of Send (POST /dp). */
+  readonly sent: Uint8Array[];
   /** Override the answer to Register (default 2.01 with Location-Path rd/<n>). */
   registerCode: number;
   request(options: Omit<Parameters<CoapEndpoint["request"]>[0], "peer">): Promise<CoapMessage>;
@@ -32,6 +34,7 @@ export async function openTestServer(platform: Platform, port = 0): Promise<Test
     registrations: [],
     updates: [],
     deregistrations: [],
+    sent: [],
     registerCode: ResponseCode.Created,
     clientPeer: undefined,
     request: (options) => {
@@ -42,6 +45,10 @@ export async function openTestServer(platform: Platform, port = 0): Promise<Test
   };
   endpoint.setHandler((exchange: ServerExchange) => {
     const { method, path, query, payload, peer } = exchange.request;
+    if (path[0] === "dp" && method === Method.POST) {
+      server.sent.push(payload.slice());
+      return exchange.respond({ code: ResponseCode.Changed });
+    }
     if (path[0] !== "rd") return exchange.respond({ code: ResponseCode.NotFound });
     if (method === Method.POST && path.length === 1) {
       if (server.registerCode !== ResponseCode.Created) return exchange.respond({ code: server.registerCode });
