@@ -56,6 +56,8 @@ export interface RequestOptions {
   readonly options?: readonly CoapOption[];
   /** Reuse a token (an observe cancellation must use the registration's token). */
   readonly token?: Uint8Array;
+  /** Called when the peer acknowledged a CON request (empty ACK or piggybacked response), before the outcome. */
+  readonly onAcknowledged?: () => void;
 }
 
 export type ResponseCallback = (error: CoapError | undefined, response?: CoapMessage) => void;
@@ -130,6 +132,7 @@ interface ClientExchange {
   readonly tokenKey: string;
   readonly message: CoapMessage;
   readonly callback: ResponseCallback;
+  readonly onAcknowledged: (() => void) | undefined;
   readonly observe: boolean;
   state: "queued" | "active" | "observing" | "done";
   /** Holds an NSTART slot while active. */
@@ -277,6 +280,7 @@ export class CoapEndpoint {
       tokenKey: `${key}#${toHex(token)}`,
       message,
       callback,
+      onAcknowledged: options.onAcknowledged,
       observe,
       state: "queued",
       holdsSlot: false,
@@ -339,6 +343,7 @@ export class CoapEndpoint {
       exchange.pending = this.sendConfirmable(exchange.peer, message.messageId, bytes, {
         onAck: (ack) => {
           exchange.pending = undefined;
+          exchange.onAcknowledged?.();
           if (ack.code === EMPTY) {
             this.armResponseTimer(exchange);
             return;

@@ -1,0 +1,152 @@
+/**
+ * The development LwM2M server: `node build/tools/dev-server/cli.js [options]`
+ * (or `npm run dev-server -- [options]`). Prints registrations, notifications
+ * and command statuses; takes commands on standard input (type "help").
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { createNodePlatform } from "../../hal/host/node/node-platform.js";
+import { isLogLevel } from "../../hal/log.js";
+import { startHttpApi } from "./http-api.js";
+import { LwM2mDevServer, type DmResult, type ServerEvent } from "./server.js";
+
+const USAGE = `usage: npm run dev-server -- [--coap-port N] [--http-port N] [--log LEVEL]
+
+  --coap-port N   UDP port for CoAP (default 5683)
+  --http-port N   HTTP/JSON API port on 127.0.0.1 (default 8080; 0 turns it off)
+  --log LEVEL     error | warn | info | debug | trace (default warn)
+
+Commands on standard input:
+  clients                          registered clients
+  read EP PATH [FORMAT]            e.g. read dev1 /3/0 11542
+  discover EP PATH
+  write EP PATH VALUE              e.g. write dev1 /3/0/14 +02:00
+  exec EP PATH [ARGS]
+  attrs EP PATH name=value...      e.g. attrs dev1 /3/0/9 pmin=5 pmax=60
+  observe EP PATH | cancel EP PATH
+  delete EP PATH
+  cmd EP TEXT [EXPIRES_S]          deliver TEXT to /19/1/0 now or when EP is reachable
+  commands                         command statuses
+  help | quit`;
+
+function parse(argv: string[]): { coapPort: number; httpPort: number; log: string } {
+  const options = { coapPort: 5683, httpPort: 8080, log: "warn" };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = argv[++i];
+    const port = () => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${arg} needs a port number, got "${value ?? ""}"`);
+      return n;
+    };
+    if (arg === "--coap-port") options.coapPort = port();
+    else if (arg === "--http-port") options.httpPort = port();
+    else if (arg === "--log" && isLogLevel(value)) options.log = value;
+    else if (arg === "--help" || arg === "-h") {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown option "${arg}"`);
+  }
+  return options;
+}
+
+function show(result: DmResult): string {
+  if (result.values) return `${result.code} ${result.values.map((v) => `${v.path}=${JSON.stringify(v.value)}`).join(" ")}`;
+  if (result.text !== undefined) return `${result.code} ${result.text}`;
+  return result.code;
+}
+
+export function describeEvent(event: ServerEvent): string {
+  switch (event.type) {
+    case "registered":
+      return `registered ${event.endpoint} at ${event.location} (lifetime ${event.lifetime} s, binding ${event.binding}, LwM2M ${event.version}): ${event.objects.join(",")}`;
+    case "updated":
+      return `update from ${event.endpoint}`;
+    case "deregistered":
+      return `${event.endpoint} ${event.reason === "expired" ? "expired (no update within its lifetime)" : "deregistered"}`;
+    case "notification":
+      return `notification ${event.endpoint} ${event.path}: ${show(event.result)}`;
+    case "send":
+      return `send from ${event.endpoint}: ${show(event.result)}`;
+    case "command":
+      return `command #${event.command.id} to ${event.command.endpoint}: ${event.command.status}${event.command.result ? ` (${event.command.result})` : ""}`;
+  }
+}
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof parse>;
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`dev-server: ${(error as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lwm2m-dev-server-"));
+  const platform = createNodePlatform({ stateDir, logLevel: options.log as never });
+  const server = new LwM2mDevServer({ platform, port: options.coapPort });
+  const say = (line: string) => process.stdout.write(`[server] ${line}\n`);
+  server.on("event", (event: ServerEvent) => say(describeEvent(event)));
+  while (!server.port) await new Promise((resolve) => setTimeout(resolve, 2));
+  const http = options.httpPort ? await startHttpApi(server, options.httpPort) : undefined;
+  say(`LwM2M server on coap://127.0.0.1:${server.port}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""}; type "help"`);
+  const stop = () => {
+    http?.close();
+    server.close();
+    platform.close();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const lines = readline.createInterface({ input: process.stdin });
+  lines.on("line", (line) => {
+    const [command, endpoint, target, ...rest] = line.trim().split(/\s+/);
+    const run = async (): Promise<string> => {
+      switch (command) {
+        case undefined:
+        case "":
+          return "";
+        case "help":
+          return USAGE;
+        case "quit":
+          stop();
+          return "";
+        case "clients":
+          return server.registry.list().map((c) => `${c.endpoint} ${c.peer.address}:${c.peer.port} lt=${c.lifetime} b=${c.binding}`).join("\n") || "(none)";
+        case "commands":
+          return server.commands.list().map((c) => `#${c.id} ${c.endpoint} ${c.status}${c.result ? ` ${c.result}` : ""}`).join("\n") || "(none)";
+        case "read":
+          return show(await server.read(endpoint!, target!, rest[0] === undefined ? undefined : Number(rest[0])));
+        case "discover":
+          return show(await server.discover(endpoint!, target!));
+        case "write":
+          return show(await server.write(endpoint!, target!, rest.join(" ")));
+        case "exec":
+          return show(await server.execute(endpoint!, target!, rest.join(" ")));
+        case "attrs":
+          return show(await server.writeAttributes(endpoint!, target!, Object.fromEntries(rest.map((pair) => pair.split("=")).map(([k, v]) => [k!, v === undefined ? null : Number(v)]))));
+        case "observe":
+          return show(await server.observe(endpoint!, target!));
+        case "cancel":
+          return server.cancelObservation(endpoint!, target!) ? "cancelled" : "no such observation";
+        case "delete":
+          return show(await server.delete(endpoint!, target!));
+        case "cmd": {
+          const expires = rest.length && /^[0-9]+$/.test(rest[rest.length - 1]!) ? Number(rest.pop()) * 1000 : undefined;
+          const data = new TextEncoder().encode([target, ...rest].join(" "));
+          return `command #${server.sendCommand(endpoint!, data, expires === undefined ? {} : { expiresInMs: expires }).id} queued`;
+        }
+        default:
+          return `unknown command "${command}"; type "help"`;
+      }
+    };
+    run().then(
+      (output) => output && process.stdout.write(`${output}\n`),
+      (error: Error) => process.stdout.write(`error: ${error.message}\n`),
+    );
+  });
+}
+
+void main();

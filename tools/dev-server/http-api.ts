@@ -1,0 +1,164 @@
+import http from "node:http";
+import { URL } from "node:url";
+import { describeCommand, type LwM2mDevServer, type ServerEvent } from "./server.js";
+
+const MAX_BODY = 64 * 1024;
+
+/**
+ * HTTP/JSON API of the development server.
+ *
+ *   GET    /clients                          registered clients
+ *   GET    /clients/EP                       one client with its object links
+ *   GET    /clients/EP/read?path=/3/0[&accept=11542]
+ *   GET    /clients/EP/discover?path=/3/0
+ *   POST   /clients/EP/write                 {"path":"/3/0/14","value":"+01:00"[,"format":0][,"partial":true]} or {"path","payloadHex","format"}
+ *   POST   /clients/EP/execute               {"path":"/3/0/4"[,"args":"0='x'"]}
+ *   POST   /clients/EP/create                {"path":"/19","payloadHex":"...","format":11542}
+ *   DELETE /clients/EP/instance?path=/19/3
+ *   POST   /clients/EP/attributes            {"path":"/3/0/9","pmin":5,"pmax":60,"gt":null (clears)}
+ *   POST   /clients/EP/observe               {"path":"/3/0/9"}      DELETE /clients/EP/observe?path=/3/0/9
+ *   POST   /clients/EP/commands              {"text":"on"|"dataHex":"01ff","expiresInSeconds":3600,"immediate":false}
+ *   GET    /commands[?endpoint=EP]           DELETE /commands/ID (cancel a waiting command)
+ *   GET    /observations
+ *   GET    /events                           server-sent events: registrations, notifications, command statuses
+ */
+export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0.0.1"): Promise<http.Server> {
+  const streams = new Set<http.ServerResponse>();
+  server.on("event", (event: ServerEvent) => {
+    const line = `data: ${JSON.stringify(event)}\n\n`;
+    for (const stream of streams) stream.write(line);
+  });
+  const httpServer = http.createServer((request, response) => {
+    void route(server, request, response, streams).catch((error: Error) => send(response, 400, { error: error.message }));
+  });
+  return new Promise((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(port, host, () => resolve(httpServer));
+  });
+}
+
+function send(response: http.ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) return;
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify(body));
+}
+
+function readJson(request: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new Error(`request body over ${MAX_BODY} bytes`));
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on("end", () => {
+      if (chunks.length === 0) return resolve({});
+      try {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+        if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("the body must be a JSON object");
+        resolve(parsed as Record<string, unknown>);
+      } catch (error) {
+        reject(new Error(`bad JSON body: ${(error as Error).message}`));
+      }
+    });
+  });
+}
+
+function hexBytes(hex: unknown): Uint8Array {
+  if (typeof hex !== "string" || !/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error("payloadHex/dataHex must be pairs of hex digits");
+  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+}
+
+function text(value: unknown, name: string): string {
+  if (typeof value !== "string" || value === "") throw new Error(`"${name}" is required`);
+  return value;
+}
+
+async function route(server: LwM2mDevServer, request: http.IncomingMessage, response: http.ServerResponse, streams: Set<http.ServerResponse>): Promise<void> {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const method = request.method ?? "GET";
+  const query = (name: string) => url.searchParams.get(name) ?? undefined;
+  if (parts[0] === "events" && method === "GET") {
+    response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    response.write(": lwm2m dev server events\n\n");
+    streams.add(response);
+    request.on("close", () => streams.delete(response));
+    return;
+  }
+  if (parts[0] === "clients" && parts.length === 1) {
+    return send(response, 200, server.registry.list().map(summary));
+  }
+  if (parts[0] === "commands") {
+    if (parts.length === 1 && method === "GET") return send(response, 200, server.commands.list(query("endpoint")).map(describeCommand));
+    if (parts.length === 2 && method === "DELETE") return send(response, server.cancelCommand(Number(parts[1])) ? 200 : 409, { cancelled: true });
+  }
+  if (parts[0] === "observations" && method === "GET") return send(response, 200, server.listObservations());
+  if (parts[0] === "clients" && parts.length >= 2) {
+    const endpoint = parts[1]!;
+    const action = parts[2];
+    if (!server.registry.get(endpoint) && action !== "commands") return send(response, 404, { error: `no client "${endpoint}" is registered` });
+    if (!action && method === "GET") {
+      const record = server.registry.get(endpoint)!;
+      return send(response, 200, { ...summary(record), links: record.links });
+    }
+    const body = method === "POST" ? await readJson(request) : {};
+    const path = (query("path") ?? body["path"]) as string | undefined;
+    const format = body["format"] === undefined ? (query("accept") === undefined ? undefined : Number(query("accept"))) : Number(body["format"]);
+    switch (`${method} ${action}`) {
+      case "GET read":
+        return send(response, 200, await server.read(endpoint, text(path, "path"), format));
+      case "GET discover":
+        return send(response, 200, await server.discover(endpoint, text(path, "path")));
+      case "POST write":
+        return send(
+          response,
+          200,
+          body["payloadHex"] !== undefined
+            ? await server.write(endpoint, text(path, "path"), undefined, { payload: hexBytes(body["payloadHex"]), format: format ?? 42, partial: body["partial"] === true })
+            : await server.write(endpoint, text(path, "path"), body["value"], { ...(format !== undefined ? { format } : {}), partial: body["partial"] === true }),
+        );
+      case "POST execute":
+        return send(response, 200, await server.execute(endpoint, text(path, "path"), typeof body["args"] === "string" ? body["args"] : ""));
+      case "POST create":
+        return send(response, 200, await server.create(endpoint, text(path, "path"), format ?? 11542, hexBytes(body["payloadHex"] ?? "")));
+      case "DELETE instance":
+        return send(response, 200, await server.delete(endpoint, text(path, "path")));
+      case "POST attributes": {
+        const attributes: Record<string, number | null> = {};
+        for (const name of ["pmin", "pmax", "gt", "lt", "st", "epmin", "epmax"]) {
+          if (body[name] === null) attributes[name] = null;
+          else if (body[name] !== undefined) attributes[name] = Number(body[name]);
+        }
+        return send(response, 200, await server.writeAttributes(endpoint, text(path, "path"), attributes));
+      }
+      case "POST observe":
+        return send(response, 200, await server.observe(endpoint, text(path, "path"), format));
+      case "DELETE observe":
+        return send(response, server.cancelObservation(endpoint, text(path, "path")) ? 200 : 404, {});
+      case "POST commands": {
+        const data = body["dataHex"] !== undefined ? hexBytes(body["dataHex"]) : new TextEncoder().encode(text(body["text"], "text"));
+        const expires = body["expiresInSeconds"] === undefined ? undefined : Number(body["expiresInSeconds"]) * 1000;
+        const command = server.sendCommand(endpoint, data, { ...(expires !== undefined ? { expiresInMs: expires } : {}), immediate: body["immediate"] === true });
+        return send(response, 202, describeCommand(command));
+      }
+    }
+  }
+  send(response, 404, { error: `no route for ${method} ${url.pathname}` });
+}
+
+function summary(record: { endpoint: string; location: readonly string[]; peer: { address: string; port: number }; lifetime: number; binding: string; version: string; registeredAt: number; lastSeen: number }) {
+  return {
+    endpoint: record.endpoint,
+    location: `/${record.location.join("/")}`,
+    address: `${record.peer.address}:${record.peer.port}`,
+    lifetime: record.lifetime,
+    binding: record.binding,
+    version: record.version,
+    registeredAt: new Date(record.registeredAt).toISOString(),
+    lastSeen: new Date(record.lastSeen).toISOString(),
+  };
+}

@@ -1,0 +1,80 @@
+import type { Peer } from "../../modules/coap/message.js";
+import { parseLinks, type Link } from "../../modules/lwm2m/content/link-format.js";
+
+export interface ClientRecord {
+  readonly endpoint: string;
+  /** Location path segments given in the Register answer, e.g. ["rd", "3"]. */
+  readonly location: readonly string[];
+  peer: Peer;
+  lifetime: number;
+  binding: string;
+  readonly version: string;
+  links: Link[];
+  readonly registeredAt: number;
+  lastSeen: number;
+}
+
+export interface RegistrationParams {
+  readonly endpoint: string;
+  readonly lifetime: number;
+  readonly binding: string;
+  readonly version: string;
+}
+
+/** Parses Register queries; returns an error text for a request the server must refuse with 4.00. */
+export function parseRegisterQuery(query: readonly string[]): RegistrationParams | string {
+  const values = new Map<string, string>();
+  for (const item of query) {
+    const [name, value] = item.split("=", 2) as [string, string | undefined];
+    values.set(name, value ?? "");
+  }
+  const endpoint = values.get("ep");
+  if (!endpoint) return "missing ep";
+  const lifetime = values.has("lt") ? Number(values.get("lt")) : 86400;
+  if (!Number.isInteger(lifetime) || lifetime <= 0) return `bad lifetime "${values.get("lt")}"`;
+  return { endpoint, lifetime, binding: values.get("b") || "U", version: values.get("lwm2m") || "1.0" };
+}
+
+/** Registered clients, by endpoint name and by location, with lifetime expiry. */
+export class ClientRegistry {
+  private readonly byEndpoint = new Map<string, ClientRecord>();
+  private nextId = 1;
+
+  list(): ClientRecord[] {
+    return Array.from(this.byEndpoint.values());
+  }
+
+  get(endpoint: string): ClientRecord | undefined {
+    return this.byEndpoint.get(endpoint);
+  }
+
+  byLocation(location: readonly string[]): ClientRecord | undefined {
+    const key = location.join("/");
+    return this.list().find((record) => record.location.join("/") === key);
+  }
+
+  register(params: RegistrationParams, peer: Peer, payload: Uint8Array, now: number): ClientRecord {
+    const record: ClientRecord = {
+      endpoint: params.endpoint,
+      location: ["rd", String(this.nextId++)],
+      peer,
+      lifetime: params.lifetime,
+      binding: params.binding,
+      version: params.version,
+      links: payload.length ? parseLinks(payload) : [],
+      registeredAt: now,
+      lastSeen: now,
+    };
+    this.byEndpoint.set(params.endpoint, record);
+    return record;
+  }
+
+  remove(record: ClientRecord): void {
+    if (this.byEndpoint.get(record.endpoint) === record) this.byEndpoint.delete(record.endpoint);
+  }
+
+  /** Records whose lifetime ran out (no Update in time). */
+  expired(now: number): ClientRecord[] {
+    return this.list().filter((record) => now - record.lastSeen > record.lifetime * 1000);
+  }
+}

@@ -1,0 +1,358 @@
+import { EventEmitter } from "node:events";
+import type { Platform } from "../../hal/platform.js";
+import { codeClass, codeString, ContentFormat, Method, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
+import { CoapEndpoint, type ObserveHandle, type ServerExchange } from "../../modules/coap/endpoint.js";
+import type { CoapError } from "../../modules/coap/errors.js";
+import { getUintOption, toHex, utf8Decode, utf8Encode, type CoapMessage } from "../../modules/coap/message.js";
+import type { CoapParameters } from "../../modules/coap/params.js";
+import { UdpTransport } from "../../modules/coap/transport.js";
+import { createStandardStore } from "../../modules/lwm2m/client.js";
+import { canonicalFormat, decodeWrite } from "../../modules/lwm2m/content/formats.js";
+import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
+import { encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
+import { encodeText } from "../../modules/lwm2m/content/text.js";
+import { encodeTlv } from "../../modules/lwm2m/content/tlv.js";
+import type { ResourceValue } from "../../modules/lwm2m/model/types.js";
+import { checkValue } from "../../modules/lwm2m/model/values.js";
+import { formatPath, parsePathString, type LwM2mPath } from "../../modules/lwm2m/path.js";
+import { CommandQueue, type Command } from "./commands.js";
+import { ClientRegistry, parseRegisterQuery, type ClientRecord } from "./registry.js";
+
+/** The result of a device-management request, decoded for people and for the HTTP API. */
+export interface DmResult {
+  readonly code: string;
+  readonly success: boolean;
+  readonly format?: number;
+  readonly payloadHex?: string;
+  /** Values decoded with the standard object definitions, when the format allows. */
+  readonly values?: { path: string; value: unknown }[];
+  /** Text payloads (link-format, plain text, diagnostics). */
+  readonly text?: string;
+}
+
+export type ServerEvent =
+  | { type: "registered"; endpoint: string; location: string; lifetime: number; binding: string; version: string; objects: string[] }
+  | { type: "updated"; endpoint: string }
+  | { type: "deregistered"; endpoint: string; reason: "deregister" | "expired" }
+  | { type: "notification"; endpoint: string; path: string; result: DmResult }
+  | { type: "send"; endpoint: string; result: DmResult }
+  | { type: "command"; command: ReturnType<typeof describeCommand> };
+
+export interface DevServerOptions {
+  readonly platform: Platform;
+  /** UDP port for CoAP (default 5683; 0 picks one). */
+  readonly port?: number;
+  readonly coap?: Partial<CoapParameters>;
+}
+
+export function describeCommand(command: Command) {
+  return { id: command.id, endpoint: command.endpoint, status: command.status, result: command.result, dataHex: toHex(command.data), createdAt: command.createdAt, expiresAt: command.expiresAt };
+}
+
+/** The downlink path where Agent Tiny devices take commands: /19/1/0, resource instance 0. */
+export const COMMAND_PATH = Object.freeze({ objectId: 19, instanceId: 1, resourceId: 0, resourceInstanceId: 0 });
+
+/**
+ * A development LwM2M server: registration directory, device management of
+ * every registered client, observations with a live notification feed, and
+ * downlink commands to /19/1/0 delivered at once or cached until the device
+ * is reachable, with an expiry.
+ */
+export class LwM2mDevServer extends EventEmitter {
+  readonly registry = new ClientRegistry();
+  readonly commands = new CommandQueue();
+  readonly endpoint: CoapEndpoint;
+  private readonly platform: Platform;
+  private readonly definitions = createStandardStore();
+  private readonly observations = new Map<string, ObserveHandle>();
+  private readonly expiryTimer: ReturnType<typeof setInterval>;
+
+  constructor(options: DevServerOptions) {
+    super();
+    this.platform = options.platform;
+    const transport = new UdpTransport(options.platform.net, options.port ?? 5683);
+    this.endpoint = new CoapEndpoint({ transport, time: options.platform.time, random: options.platform.random, parameters: options.coap, log: options.platform.log.child("coap") });
+    this.endpoint.setHandler((exchange) => this.handle(exchange));
+    this.expiryTimer = setInterval(() => this.expire(), 1000);
+  }
+
+  get port(): number {
+    return this.endpoint.localPort;
+  }
+
+  close(): void {
+    clearInterval(this.expiryTimer);
+    for (const handle of this.observations.values()) handle.cancel(false);
+    this.endpoint.close();
+  }
+
+  private emitEvent(event: ServerEvent): void {
+    this.emit("event", event);
+  }
+
+  private now(): number {
+    return this.platform.time.wallClockMs();
+  }
+
+  // ------------------------------------------------------------ registration interface
+
+  private handle(exchange: ServerExchange): void {
+    const { method, path, query, payload, peer } = exchange.request;
+    if (path[0] === "rd") {
+      if (method === Method.POST && path.length === 1) {
+        const params = parseRegisterQuery(query);
+        if (typeof params === "string") return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode(params) });
+        if (exchange.request.contentFormat !== undefined && exchange.request.contentFormat !== ContentFormat.LinkFormat) return exchange.respond({ code: ResponseCode.UnsupportedContentFormat });
+        let record: ClientRecord;
+        try {
+          record = this.registry.register(params, peer, payload, this.now());
+        } catch {
+          return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode("bad link-format payload") });
+        }
+        exchange.respond({ code: ResponseCode.Created, locationPath: record.location });
+        this.emitEvent({ type: "registered", endpoint: record.endpoint, location: `/${record.location.join("/")}`, lifetime: record.lifetime, binding: record.binding, version: record.version, objects: record.links.map((l) => l.target) });
+        this.deliverWaiting(record);
+        return;
+      }
+      const record = this.registry.byLocation(path);
+      if (!record) return exchange.respond({ code: ResponseCode.NotFound });
+      if (method === Method.POST) {
+        for (const item of query) {
+          const [name, value] = item.split("=", 2);
+          if (name === "lt" && Number(value) > 0) record.lifetime = Number(value);
+          if (name === "b" && value) record.binding = value;
+        }
+        if (payload.length) {
+          try {
+            record.links = parseLinks(payload);
+          } catch {
+            return exchange.respond({ code: ResponseCode.BadRequest });
+          }
+        }
+        record.peer = peer;
+        record.lastSeen = this.now();
+        exchange.respond({ code: ResponseCode.Changed });
+        this.emitEvent({ type: "updated", endpoint: record.endpoint });
+        this.deliverWaiting(record);
+        return;
+      }
+      if (method === Method.DELETE) {
+        this.registry.remove(record);
+        exchange.respond({ code: ResponseCode.Deleted });
+        this.emitEvent({ type: "deregistered", endpoint: record.endpoint, reason: "deregister" });
+        return;
+      }
+      return exchange.respond({ code: ResponseCode.MethodNotAllowed });
+    }
+    if (path[0] === "dp" && method === Method.POST) {
+      const record = this.registry.list().find((candidate) => candidate.peer.address === peer.address && candidate.peer.port === peer.port);
+      if (!record) return exchange.respond({ code: ResponseCode.Forbidden });
+      exchange.respond({ code: ResponseCode.Changed });
+      this.emitEvent({ type: "send", endpoint: record.endpoint, result: this.decode({ objectId: 0 }, ResponseCode.Changed, exchange.request.contentFormat, payload) });
+      return;
+    }
+    exchange.respond({ code: ResponseCode.NotFound });
+  }
+
+  private expire(): void {
+    for (const record of this.registry.expired(this.now())) {
+      this.registry.remove(record);
+      this.emitEvent({ type: "deregistered", endpoint: record.endpoint, reason: "expired" });
+    }
+    for (const command of this.commands.list()) {
+      if (command.status === "waiting" && command.expiresAt <= this.now()) this.setStatus(command, "expired");
+    }
+  }
+
+  // ------------------------------------------------------------ device management
+
+  private client(endpoint: string): ClientRecord {
+    const record = this.registry.get(endpoint);
+    if (!record) throw new Error(`no client "${endpoint}" is registered`);
+    return record;
+  }
+
+  private path(text: string): LwM2mPath {
+    const path = parsePathString(text);
+    if (!path) throw new Error(`"${text}" is not an LwM2M path`);
+    return path;
+  }
+
+  private async dm(endpoint: string, path: LwM2mPath, request: Omit<Parameters<CoapEndpoint["request"]>[0], "peer" | "path">): Promise<DmResult> {
+    const record = this.client(endpoint);
+    const response = await this.endpoint.requestAsync({ ...request, peer: record.peer, path: formatPath(path) });
+    return this.decode(path, response.code, getUintOption(response, OptionNumber.ContentFormat), response.payload);
+  }
+
+  /** Decodes a payload for display: values for TLV, SenML and text, text for link-format. */
+  decode(path: LwM2mPath, code: number, format: number | undefined, payload: Uint8Array): DmResult {
+    const base = { code: codeString(code), success: codeClass(code) === 2, ...(format !== undefined ? { format } : {}), ...(payload.length ? { payloadHex: toHex(payload) } : {}) };
+    if (!payload.length) return base;
+    if (format === ContentFormat.LinkFormat || format === undefined || codeClass(code) !== 2) return { ...base, text: utf8Decode(payload) };
+    try {
+      const lookup = (objectId: number, resourceId: number) => this.definitions.get(objectId)?.resource(resourceId);
+      const entries = decodeWrite(path, format, payload, lookup);
+      const textual = canonicalFormat(format) === ContentFormat.TextPlain ? { text: utf8Decode(payload) } : {};
+      return { ...base, ...textual, values: entries.map((entry) => ({ path: formatPath(entry.path), value: entry.value instanceof Uint8Array ? { hex: toHex(entry.value) } : entry.value })) };
+    } catch {
+      return canonicalFormat(format) === ContentFormat.TextPlain ? { ...base, text: utf8Decode(payload) } : base;
+    }
+  }
+
+  read(endpoint: string, pathText: string, accept?: number): Promise<DmResult> {
+    return this.dm(endpoint, this.path(pathText), { method: Method.GET, ...(accept !== undefined ? { accept } : {}) });
+  }
+
+  discover(endpoint: string, pathText: string): Promise<DmResult> {
+    return this.dm(endpoint, this.path(pathText), { method: Method.GET, accept: ContentFormat.LinkFormat });
+  }
+
+  /**
+   * Writes a value. `value` is typed by the object definition (a string for
+   * string resources, a number, a boolean, {hex} for opaque); or pass a raw
+   * payload with its format.
+   */
+  write(endpoint: string, pathText: string, value: unknown, options: { format?: number; partial?: boolean; payload?: Uint8Array } = {}): Promise<DmResult> {
+    const path = this.path(pathText);
+    if (options.payload) return this.dm(endpoint, path, { method: options.partial ? Method.POST : Method.PUT, contentFormat: options.format ?? ContentFormat.OctetStream, payload: options.payload });
+    if (path.resourceId === undefined) throw new Error("give a resource path, or a payload with its format");
+    const definition = this.definitions.get(path.objectId)?.resource(path.resourceId);
+    if (!definition) throw new Error(`resource ${pathText} is not in the standard definitions: give a payload and format`);
+    const typed = checkValue(definition, toResourceValue(value, definition.type));
+    const format = options.format ?? (definition.multiple && path.resourceInstanceId === undefined ? ContentFormat.LwM2mTlv : ContentFormat.TextPlain);
+    let payload: Uint8Array;
+    if (format === ContentFormat.LwM2mTlv) {
+      const entry = { path: path.resourceInstanceId === undefined && definition.multiple ? { ...path, resourceInstanceId: 0 } : path, value: typed, type: definition.type };
+      payload = encodeTlv(path, [entry], new Set(definition.multiple ? [definition.id] : []));
+    } else if (format === ContentFormat.SenmlJson) payload = encodeSenmlJson(path, [{ path, value: typed, type: definition.type }]);
+    else if (format === ContentFormat.OctetStream) payload = typed as Uint8Array;
+    else payload = encodeText(definition, typed);
+    return this.dm(endpoint, path, { method: options.partial ? Method.POST : Method.PUT, contentFormat: format, payload });
+  }
+
+  execute(endpoint: string, pathText: string, args = ""): Promise<DmResult> {
+    return this.dm(endpoint, this.path(pathText), { method: Method.POST, ...(args ? { payload: utf8Encode(args) } : {}) });
+  }
+
+  create(endpoint: string, pathText: string, format: number, payload: Uint8Array): Promise<DmResult> {
+    return this.dm(endpoint, this.path(pathText), { method: Method.POST, contentFormat: format, payload });
+  }
+
+  delete(endpoint: string, pathText: string): Promise<DmResult> {
+    return this.dm(endpoint, this.path(pathText), { method: Method.DELETE });
+  }
+
+  writeAttributes(endpoint: string, pathText: string, attributes: Record<string, number | null>): Promise<DmResult> {
+    const query = Object.entries(attributes).map(([name, value]) => (value === null ? name : `${name}=${value}`));
+    return this.dm(endpoint, this.path(pathText), { method: Method.PUT, query });
+  }
+
+  /** Observes a path; notifications appear as "notification" events. Resolves with the first response. */
+  observe(endpoint: string, pathText: string, accept?: number): Promise<DmResult> {
+    const record = this.client(endpoint);
+    const path = this.path(pathText);
+    const key = `${endpoint} ${formatPath(path)}`;
+    this.observations.get(key)?.cancel(false);
+    return new Promise((resolve, reject) => {
+      let first = true;
+      const handle = this.endpoint.observe({ peer: record.peer, path: formatPath(path), ...(accept !== undefined ? { accept } : {}) }, (error: CoapError | undefined, response?: CoapMessage) => {
+        if (error) {
+          this.observations.delete(key);
+          if (first) reject(error);
+          return;
+        }
+        const result = this.decode(path, response!.code, getUintOption(response!, OptionNumber.ContentFormat), response!.payload);
+        if (first) {
+          first = false;
+          if (getUintOption(response!, OptionNumber.Observe) === undefined) this.observations.delete(key);
+          resolve(result);
+        } else this.emitEvent({ type: "notification", endpoint, path: formatPath(path), result });
+      });
+      this.observations.set(key, handle);
+    });
+  }
+
+  cancelObservation(endpoint: string, pathText: string): boolean {
+    const key = `${endpoint} ${formatPath(this.path(pathText))}`;
+    const handle = this.observations.get(key);
+    if (!handle) return false;
+    this.observations.delete(key);
+    handle.cancel(true);
+    return true;
+  }
+
+  listObservations(): { endpoint: string; path: string }[] {
+    return Array.from(this.observations.keys()).map((key) => {
+      const [endpoint, path] = key.split(" ") as [string, string];
+      return { endpoint, path };
+    });
+  }
+
+  // ------------------------------------------------------------ downlink commands
+
+  /**
+   * Queues a command for /19/1/0. `immediate` sends it now and fails it if
+   * the device is not registered; otherwise it waits (status "waiting") until
+   * the device registers or updates, or until it expires.
+   */
+  sendCommand(endpoint: string, data: Uint8Array, options: { expiresInMs?: number; immediate?: boolean } = {}): Command {
+    const command = this.commands.add(endpoint, data, this.now(), options.expiresInMs ?? 24 * 3600 * 1000);
+    this.emitEvent({ type: "command", command: describeCommand(command) });
+    const record = this.registry.get(endpoint);
+    if (record) this.deliver(command, record);
+    else if (options.immediate) this.setStatus(command, "failed", "not registered");
+    return command;
+  }
+
+  cancelCommand(id: number): boolean {
+    const command = this.commands.get(id);
+    if (!command || command.status !== "waiting") return false;
+    this.setStatus(command, "cancelled");
+    return true;
+  }
+
+  private deliverWaiting(record: ClientRecord): void {
+    for (const command of this.commands.waitingFor(record.endpoint)) this.deliver(command, record);
+  }
+
+  private deliver(command: Command, record: ClientRecord): void {
+    if (command.expiresAt <= this.now()) return this.setStatus(command, "expired");
+    this.setStatus(command, "sent");
+    const request = { peer: record.peer, method: Method.PUT, path: formatPath(COMMAND_PATH), contentFormat: ContentFormat.OctetStream, payload: command.data, onAcknowledged: () => this.setStatus(command, "delivered") };
+    this.endpoint.request(request, (error, response) => {
+      if (error) {
+        if (error.kind === "timeout") {
+          // Unreachable (asleep or gone): back to waiting until the next Update, unless it has expired.
+          this.setStatus(command, command.expiresAt <= this.now() ? "timeout" : "waiting", error.message);
+        } else this.setStatus(command, "failed", error.message);
+        return;
+      }
+      this.setStatus(command, codeClass(response!.code) === 2 ? "success" : "failed", codeString(response!.code));
+    });
+  }
+
+  private setStatus(command: Command, status: Command["status"], result?: string): void {
+    command.status = status;
+    if (result !== undefined) command.result = result;
+    command.updatedAt = this.now();
+    this.emitEvent({ type: "command", command: describeCommand(command) });
+  }
+}
+
+function toResourceValue(value: unknown, type: string): ResourceValue {
+  if (type === "opaque") {
+    if (value && typeof value === "object" && typeof (value as { hex?: unknown }).hex === "string") {
+      const hex = (value as { hex: string }).hex;
+      if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error("hex must be pairs of hex digits");
+      return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+    }
+    if (typeof value === "string") return utf8Encode(value);
+  }
+  if ((type === "integer" || type === "unsigned" || type === "time" || type === "float") && typeof value === "string" && value.trim() !== "") return Number(value);
+  if (type === "boolean" && (value === "true" || value === "false" || value === "1" || value === "0")) return value === "true" || value === "1";
+  if (type === "objlnk" && typeof value === "string" && /^[0-9]+:[0-9]+$/.test(value)) {
+    const [objectId, instanceId] = value.split(":").map(Number) as [number, number];
+    return { objectId, instanceId };
+  }
+  return value as ResourceValue;
+}
