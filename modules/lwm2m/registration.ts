@@ -23,6 +23,8 @@ export type LifecycleEvent =
   | { readonly type: "registered"; readonly shortServerId: number; readonly location: string }
   | { readonly type: "updated"; readonly shortServerId: number }
   | { readonly type: "unregistered"; readonly shortServerId: number }
+  | { readonly type: "bootstrap-started"; readonly uri: string }
+  | { readonly type: "bootstrapped"; readonly servers: readonly number[] }
   | { readonly type: "error"; readonly shortServerId: number; readonly reason: LifecycleErrorReason; readonly temporary: boolean; readonly message: string; readonly retryInMs?: number };
 
 export interface RegistrationParameters {
