@@ -3,6 +3,8 @@ import { encodeUint, getLocationPath, getUintOption, utf8Decode, utf8Encode } fr
 import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
 import { decodeTlv, encodeTlv } from "../../modules/lwm2m/content/tlv.js";
 import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
+import { DeviceErrors } from "../../modules/lwm2m/objects/device-errors.js";
+import { FirmwareUpdateStateMachine } from "../../modules/lwm2m/objects/firmware-update-state.js";
 import { createStandardStore } from "../../modules/lwm2m/client.js";
 import { FaultyNet } from "../../hal/host/faults/faulty-net.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
@@ -407,6 +409,58 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       assert.equal(values[1], "50");
       const awake = await server.endpoint.requestAsync({ peer: server.clientPeer!, method: Method.GET, path: "/3/0/1" });
       assert.equal(utf8Decode(awake.payload), "XS-1", "listening again after the Update");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("Firmware Update state machine: download, update, failures, reset; Device error codes and Reset Error Code", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const store = createStandardStore();
+    const firmware = store.get(5)!.createInstance(0);
+    let finishDownload: (result: number) => void = () => undefined;
+    let finishUpdate: (result: number) => void = () => undefined;
+    const machine = new FirmwareUpdateStateMachine(firmware, {
+      startDownload: (_uri, done) => void (finishDownload = done),
+      update: (done) => void (finishUpdate = done),
+      protocols: [0, 1],
+    });
+    const { client } = await openTestClient(platform, server, { store });
+    const errors = new DeviceErrors(store.get(3)!.instance(0)!);
+    const text = async (path: string) => utf8Decode((await server.request({ method: Method.GET, path })).payload);
+    const write = (path: string, value: string) => server.request({ method: Method.PUT, path, contentFormat: ContentFormat.TextPlain, payload: utf8Encode(value) });
+    try {
+      assert.equal((await server.request({ method: Method.POST, path: "/5/0/2" })).code, ResponseCode.MethodNotAllowed, "Update in Idle");
+      assert.equal((await write("/5/0/1", "ftp://x/fw.bin")).code, ResponseCode.BadRequest);
+      assert.equal(await text("/5/0/5"), "7", "invalid URI");
+      assert.equal((await write("/5/0/1", "https://x/fw.bin")).code, ResponseCode.BadRequest);
+      assert.equal(await text("/5/0/5"), "9", "unsupported protocol");
+      assert.equal((await write("/5/0/1", "coap://127.0.0.1/fw.bin")).code, ResponseCode.Changed);
+      assert.equal(await text("/5/0/3"), "1", "Downloading");
+      assert.equal((await write("/5/0/1", "coap://127.0.0.1/other")).code, ResponseCode.MethodNotAllowed, "no second download");
+      finishDownload(1);
+      assert.equal(await text("/5/0/3"), "2", "Downloaded");
+      assert.equal((await server.request({ method: Method.POST, path: "/5/0/2" })).code, ResponseCode.Changed);
+      assert.equal(machine.state, 3, "Updating");
+      finishUpdate(1);
+      assert.equal(await text("/5/0/3"), "0");
+      assert.equal(await text("/5/0/5"), "1", "Success");
+      assert.equal((await write("/5/0/1", "coap://127.0.0.1/fw2.bin")).code, ResponseCode.Changed);
+      finishDownload(5);
+      assert.equal(machine.state, 0);
+      assert.equal(machine.result, 5, "integrity check failure reported");
+      assert.equal((await write("/5/0/1", "")).code, ResponseCode.Changed);
+      assert.equal(machine.result, 0, "an empty URI resets");
+
+      errors.add(5);
+      errors.add(7);
+      errors.add(5);
+      const listed = decodeTlv({ objectId: 3, instanceId: 0, resourceId: 11 }, (await server.request({ method: Method.GET, path: "/3/0/11", accept: ContentFormat.LwM2mTlv })).payload, lookup);
+      assert.equal(listed.map((e) => e.value), [5, 7]);
+      assert.equal((await server.request({ method: Method.POST, path: "/3/0/12" })).code, ResponseCode.Changed);
+      assert.equal(errors.list(), []);
+      assert.equal(await text("/3/0/11/0"), "0");
     } finally {
       await stopClient(platform, client);
       server.close();

@@ -1,0 +1,101 @@
+import { ResponseCode } from "../../coap/constants.js";
+import type { ObjectInstance } from "../model/object-store.js";
+import { FirmwareState, FirmwareUpdateResult } from "./firmware-update.js";
+
+/** What the application supplies to the Firmware Update object; transfer and storage live behind these. */
+export interface FirmwareUpdateHandlers {
+  /** Starts a pull download of `uri`; call done(result) when it ends (Success or a failure result). */
+  startDownload(uri: string, done: (result: number) => void): void;
+  /** Accepts a pushed package (/5/0/0); return a failure result to refuse, or nothing to accept. */
+  acceptPackage?(data: Uint8Array): number | void;
+  /** Cancels a running download (an empty Package URI was written). */
+  cancelDownload?(): void;
+  /** Installs the downloaded image; call done(result) after the reboot or when it failed. */
+  update(done: (result: number) => void): void;
+  /** Protocols for Package URI (/5/0/8; 0 CoAP, 1 CoAPS, 2 HTTP, 3 HTTPS, 4 CoAP/TCP, 5 CoAP/TLS). */
+  readonly protocols?: readonly number[];
+}
+
+/**
+ * The Firmware Update state machine (OMA-TS-LightweightM2M_Core §E.6):
+ * Idle → Downloading (Package URI written) → Downloaded → Updating (Update
+ * executed) → Idle with an Update Result. A write in the wrong state gets
+ * 4.05, an Update before Downloaded gets 4.05 (Method Not Allowed), an empty
+ * URI or package resets to Idle.
+ */
+export class FirmwareUpdateStateMachine {
+  private readonly instance: ObjectInstance;
+  private readonly handlers: FirmwareUpdateHandlers;
+
+  constructor(instance: ObjectInstance, handlers: FirmwareUpdateHandlers) {
+    this.instance = instance;
+    this.handlers = handlers;
+    instance.set(1, "");
+    instance.set(3, FirmwareState.Idle);
+    instance.set(5, FirmwareUpdateResult.Initial);
+    instance.set(8, new Map((handlers.protocols ?? [0]).map((protocol, index) => [index, protocol])));
+    instance.set(9, handlers.acceptPackage ? 2 : 0); // delivery method: 0 pull, 2 both
+    instance.bind(1, { write: (value) => this.writeUri(String(value)) });
+    instance.bind(0, { write: (value) => this.writePackage(value instanceof Uint8Array ? value : new Uint8Array(0)) });
+    instance.bind(2, { execute: () => this.executeUpdate() });
+  }
+
+  get state(): number {
+    return this.instance.get(3) as number;
+  }
+
+  get result(): number {
+    return this.instance.get(5) as number;
+  }
+
+  private set(state: number, result?: number): void {
+    if (result !== undefined) this.instance.set(5, result);
+    this.instance.set(3, state);
+  }
+
+  private writeUri(uri: string): number | void {
+    if (uri === "") {
+      if (this.state === FirmwareState.Downloading) this.handlers.cancelDownload?.();
+      this.set(FirmwareState.Idle, FirmwareUpdateResult.Initial);
+      return;
+    }
+    if (this.state !== FirmwareState.Idle) return ResponseCode.MethodNotAllowed;
+    const scheme = /^(coaps?|https?|coap\+tcp|coaps\+tcp):\/\//.exec(uri)?.[1];
+    const protocol = { coap: 0, coaps: 1, http: 2, https: 3, "coap+tcp": 4, "coaps+tcp": 5 }[scheme ?? ""];
+    if (protocol === undefined) {
+      this.instance.set(5, FirmwareUpdateResult.InvalidUri);
+      return ResponseCode.BadRequest;
+    }
+    if ((this.handlers.protocols ?? [0]).indexOf(protocol) < 0) {
+      this.instance.set(5, FirmwareUpdateResult.UnsupportedProtocol);
+      return ResponseCode.BadRequest;
+    }
+    this.set(FirmwareState.Downloading, FirmwareUpdateResult.Initial);
+    this.handlers.startDownload(uri, (result) => {
+      if (this.state !== FirmwareState.Downloading) return; // cancelled meanwhile
+      if (result === FirmwareUpdateResult.Success) this.set(FirmwareState.Downloaded, FirmwareUpdateResult.Initial);
+      else this.set(FirmwareState.Idle, result);
+    });
+  }
+
+  private writePackage(data: Uint8Array): number | void {
+    if (data.length === 0) {
+      this.set(FirmwareState.Idle, FirmwareUpdateResult.Initial);
+      return;
+    }
+    if (!this.handlers.acceptPackage) return ResponseCode.MethodNotAllowed;
+    if (this.state !== FirmwareState.Idle) return ResponseCode.MethodNotAllowed;
+    const refused = this.handlers.acceptPackage(data);
+    if (typeof refused === "number") {
+      this.set(FirmwareState.Idle, refused);
+      return;
+    }
+    this.set(FirmwareState.Downloaded, FirmwareUpdateResult.Initial);
+  }
+
+  private executeUpdate(): number | void {
+    if (this.state !== FirmwareState.Downloaded) return ResponseCode.MethodNotAllowed;
+    this.set(FirmwareState.Updating);
+    this.handlers.update((result) => this.set(FirmwareState.Idle, result));
+  }
+}
