@@ -323,6 +323,7 @@ export class LwM2mClient {
       attributes,
       log: this.options.log,
       defer: (action) => void time.setTimer(0, action),
+      accessControl: () => this.sessions.length > 1,
     };
     const observations = new Observations(time, {
       defaults: () => ({ pmin: numberOr(serverInstance.get(2), 0), pmax: numberOr(serverInstance.get(3), 0) }),

@@ -9,7 +9,8 @@ import { execute } from "./operations/execute.js";
 import { read } from "./operations/read.js";
 import { write } from "./operations/write.js";
 import { writeAttributes } from "./operations/write-attributes.js";
-import { parsePath, pathLevel } from "./path.js";
+import { checkAccess, grantOwnership, type Right } from "./operations/access.js";
+import { parsePath, pathLevel, type PathLevel } from "./path.js";
 
 /**
  * Maps a device-management request onto its operation (OMA-TS-LightweightM2M_Transport §6.4):
@@ -25,6 +26,9 @@ export function dispatch(exchange: ServerExchange, context: DmContext, observati
     return;
   }
   const level = pathLevel(path);
+  const right = requiredRight(request.method, request.payload.length, request.contentFormat, request.query.length, level);
+  const denied = right ? checkAccess(context, path, right) : undefined;
+  if (denied) return exchange.respond(denied);
   switch (request.method) {
     case Method.GET:
       if (request.accept === ContentFormat.LinkFormat) return exchange.respond(discover(context, path));
@@ -37,7 +41,12 @@ export function dispatch(exchange: ServerExchange, context: DmContext, observati
       if (level === "object") return exchange.respond(METHOD_NOT_ALLOWED);
       return exchange.respond(write(context, path, request.contentFormat, request.payload, "replace"));
     case Method.POST:
-      if (level === "object") return exchange.respond(create(context, path, request.contentFormat, request.payload));
+      if (level === "object") {
+        const created = create(context, path, request.contentFormat, request.payload);
+        const location = created.locationPath;
+        if (location) grantOwnership(context, path.objectId, Number(location[1]));
+        return exchange.respond(created);
+      }
       if (level === "instance") return exchange.respond(write(context, path, request.contentFormat, request.payload, "update"));
       if (level === "resource") return exchange.respond(execute(context, path, request.payload));
       return exchange.respond(METHOD_NOT_ALLOWED);
@@ -45,5 +54,21 @@ export function dispatch(exchange: ServerExchange, context: DmContext, observati
       return exchange.respond(deleteInstance(context, path));
     default:
       return exchange.respond({ code: ResponseCode.MethodNotAllowed });
+  }
+}
+
+/** The Access Control right an operation needs (Write-Attributes and Discover need Read). */
+function requiredRight(method: number, payloadLength: number, contentFormat: number | undefined, queries: number, level: PathLevel): Right | undefined {
+  switch (method) {
+    case Method.GET:
+      return "Read";
+    case Method.PUT:
+      return payloadLength === 0 && contentFormat === undefined && queries > 0 ? "Read" : "Write";
+    case Method.POST:
+      return level === "object" ? "Create" : level === "instance" ? "Write" : "Execute";
+    case Method.DELETE:
+      return "Delete";
+    default:
+      return undefined;
   }
 }

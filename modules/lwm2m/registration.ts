@@ -105,9 +105,11 @@ export class Registration {
   /** Deregisters (when registered) and stops; `done` runs once the server answered or gave up. */
   stop(deregister: boolean, done: () => void = () => undefined): void {
     this.clearTimer();
+    const registered = this.state === "registered" || this.state === "updating";
+    // Leave the current state first, so the cancelled request's callback does not start a new Register.
+    this.state = "idle";
     this.cancelRequest?.();
     this.cancelRequest = undefined;
-    const registered = this.state === "registered" || this.state === "updating";
     if (!deregister || !registered) {
       this.state = "idle";
       done();

@@ -466,4 +466,53 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       server.close();
     }
   });
+
+  test("several servers at once, each with its own registration; Access Control enforced between them", async ({ platform }) => {
+    const first = await openTestServer(platform);
+    const second = await openTestServer(platform);
+    const store = createStandardStore();
+    const { client } = await openTestClient(platform, first, {
+      store,
+      servers: [
+        { uri: `coap://127.0.0.1:${first.endpoint.localPort}`, shortServerId: 1, lifetime: 60 },
+        { uri: `coap://127.0.0.1:${second.endpoint.localPort}`, shortServerId: 2, lifetime: 120 },
+      ],
+    });
+    await waitFor(platform, () => second.registrations.length === 1 && client.registrationState(2) === "registered", 2000, "both registrations");
+    const acl = store.get(2)!.createInstance();
+    acl.set(0, 3);
+    acl.set(1, 0);
+    acl.set(2, new Map([[2, 1]])); // server 2 may read
+    acl.set(3, 1); // server 1 owns /3/0
+    const put = (server: typeof first, path: string, value: string) => server.request({ method: Method.PUT, path, contentFormat: ContentFormat.TextPlain, payload: utf8Encode(value) });
+    try {
+      assert.ok(first.registrations[0]!.query.indexOf("lt=60") >= 0 && second.registrations[0]!.query.indexOf("lt=120") >= 0, "own lifetimes");
+      assert.equal((await first.request({ method: Method.GET, path: "/3/0/0" })).code, ResponseCode.Content);
+      assert.equal((await put(first, "/3/0/14", "+04:00")).code, ResponseCode.Changed, "the owner writes");
+      assert.equal((await second.request({ method: Method.GET, path: "/3/0/0" })).code, ResponseCode.Content, "server 2 reads");
+      assert.equal((await put(second, "/3/0/14", "+05:00")).code, ResponseCode.Unauthorized, "server 2 may not write");
+      assert.equal((await second.request({ method: Method.POST, path: "/3/0/4" })).code, ResponseCode.Unauthorized, "nor execute");
+      assert.equal((await second.request({ method: Method.GET, path: "/1/1" })).code, ResponseCode.Content, "its own Server instance");
+      assert.equal((await second.request({ method: Method.GET, path: "/1/0" })).code, ResponseCode.Unauthorized, "not the other server's");
+      assert.equal((await second.request({ method: Method.POST, path: "/19", contentFormat: ContentFormat.LwM2mTlv, payload: new Uint8Array(0) })).code, ResponseCode.Unauthorized, "no Create right");
+      const grant = store.get(2)!.createInstance();
+      grant.set(0, 19);
+      grant.set(1, 65535);
+      grant.set(2, new Map([[2, 16]]));
+      grant.set(3, 1);
+      const created = await second.request({ method: Method.POST, path: "/19", contentFormat: ContentFormat.LwM2mTlv, payload: new Uint8Array(0) });
+      assert.equal(created.code, ResponseCode.Created);
+      const owned = store.get(2)!.instanceIds().map((id) => store.get(2)!.instance(id)!).find((i) => i.get(0) === 19 && i.get(1) === Number(getLocationPath(created)[1]));
+      assert.equal(owned?.get(3), 2, "the creator owns the new instance");
+      const before = second.updates.length;
+      await first.request({ method: Method.POST, path: "/1/0/8" });
+      await waitFor(platform, () => first.updates.length >= 1, 1000, "server 1 update");
+      assert.ok(second.updates.length >= before, "registrations are independent");
+    } finally {
+      await stopClient(platform, client);
+      first.close();
+      second.close();
+    }
+    assert.equal(first.deregistrations.length + second.deregistrations.length, 2, "both deregistered");
+  });
 });

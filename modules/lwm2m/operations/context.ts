@@ -16,6 +16,8 @@ export interface DmContext {
   readonly log?: Logger;
   /** Runs `action` after the response has been sent (Reboot, Factory Reset). */
   defer(action: () => void): void;
+  /** True while Access Control (object 2) is enforced: the client serves more than one server. */
+  readonly accessControl?: () => boolean;
 }
 
 export function lookupDefinition(context: DmContext): (objectId: number, resourceId: number) => ResourceDefinition | undefined {
