@@ -240,8 +240,9 @@ export class CoapEndpoint {
    * first response and every fresh notification; it gets an error once when
    * the observation ends other than by cancel().
    */
-  observe(options: Omit<RequestOptions, "method">, onNotification: ResponseCallback): ObserveHandle {
-    const exchange = this.createExchange({ ...options, method: 1 }, onNotification, true);
+  observe(options: Omit<RequestOptions, "method"> & { readonly method?: number }, onNotification: ResponseCallback): ObserveHandle {
+    const method = options.method ?? Method.GET; // FETCH for LwM2M Observe-Composite
+    const exchange = this.createExchange({ ...options, method }, onNotification, true);
     return {
       token: exchange.token,
       cancel: (proactive = true) => {
@@ -256,7 +257,7 @@ export class CoapEndpoint {
           return;
         }
         this.cancelExchange(exchange);
-        const deregister = { ...options, method: 1, token: exchange.token, options: [...(options.options ?? []), { number: OptionNumber.Observe, value: encodeUint(1) }] };
+        const deregister = { ...options, method, token: exchange.token, options: [...(options.options ?? []), { number: OptionNumber.Observe, value: encodeUint(1) }] };
         this.request(deregister, () => undefined);
       },
     };
@@ -607,7 +608,7 @@ export class CoapEndpoint {
       return;
     }
     const lifetime = confirmable ? exchangeLifetimeMs(this.parameters) : nonLifetimeMs(this.parameters);
-    const idempotent = kind !== 0 || message.code === Method.GET || message.code === Method.PUT || message.code === Method.DELETE || message.code === Method.FETCH;
+    const idempotent = kind !== 0 || message.code === Method.GET || message.code === Method.PUT || message.code === Method.DELETE || message.code === Method.FETCH || message.code === Method.IPATCH;
     if (this.dedup.remember(dedupKey, lifetime, idempotent) === "refused") {
       // Every entry is live: refuse rather than risk executing a request twice.
       this.stats.rejected++;
@@ -734,7 +735,8 @@ export class CoapEndpoint {
       accept: getUintOption(request, OptionNumber.Accept),
       observe: observeValue,
     };
-    if (request.code === 1 && observeValue === 1) this.observers.deregister(peer, request);
+    const observable = request.code === Method.GET || request.code === Method.FETCH;
+    if (observable && observeValue === 1) this.observers.deregister(peer, request);
     let responded = false;
     let acked = false;
     let observer: Observer | undefined;
@@ -760,7 +762,7 @@ export class CoapEndpoint {
         this.sendResponse(original, peer, dedupKey, response, block2, observer, acked);
       },
       acceptObserve: (onCancel) => {
-        if (responded || request.code !== 1 || observeValue !== 0 || block2?.num) return undefined;
+        if (responded || !observable || observeValue !== 0 || block2?.num) return undefined;
         observer = this.observers.register(peer, request, onCancel);
         return observer;
       },

@@ -1,7 +1,9 @@
 import { ContentFormat, Method, ResponseCode } from "../coap/constants.js";
 import type { ServerExchange } from "../coap/endpoint.js";
+import type { OutgoingResponse } from "../coap/response.js";
 import type { Observations } from "./observations.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, type DmContext } from "./operations/context.js";
+import { compositePaths, readComposite, writeComposite } from "./operations/composite.js";
 import { create } from "./operations/create.js";
 import { deleteInstance } from "./operations/delete.js";
 import { discover } from "./operations/discover.js";
@@ -20,11 +22,9 @@ import { parsePath, pathLevel, type PathLevel } from "./path.js";
  */
 export function dispatch(exchange: ServerExchange, context: DmContext, observations: Observations): void {
   const request = exchange.request;
+  if (request.path.length === 0) return dispatchComposite(exchange, context, observations);
   const path = parsePath(request.path);
-  if (!path) {
-    exchange.respond(request.path.length === 0 ? METHOD_NOT_ALLOWED : NOT_FOUND);
-    return;
-  }
+  if (!path) return exchange.respond(NOT_FOUND);
   const level = pathLevel(path);
   const right = requiredRight(request.method, request.payload.length, request.contentFormat, request.query.length, level);
   const denied = right ? checkAccess(context, path, right) : undefined;
@@ -71,4 +71,16 @@ function requiredRight(method: number, payloadLength: number, contentFormat: num
     default:
       return undefined;
   }
+}
+
+/** Requests on the root path: Read-Composite and Observe-Composite (FETCH), Write-Composite (iPATCH). */
+function dispatchComposite(exchange: ServerExchange, context: DmContext, observations: Observations): void {
+  const request = exchange.request;
+  if (request.method === Method.IPATCH) return exchange.respond(writeComposite(context, request.contentFormat, request.payload));
+  if (request.method !== Method.FETCH) return exchange.respond(METHOD_NOT_ALLOWED);
+  const paths = compositePaths(request.contentFormat, request.payload);
+  if (!Array.isArray(paths)) return exchange.respond(paths as OutgoingResponse);
+  const render = () => readComposite(context, paths, request.accept, request.contentFormat);
+  if (request.observe === 0) return observations.startComposite(exchange, context, paths, render);
+  exchange.respond(render());
 }

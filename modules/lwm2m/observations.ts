@@ -23,8 +23,11 @@ export interface ObservationOptions {
 }
 
 interface Observation {
+  /** The observed path (the first one of an Observe-Composite). */
   readonly path: LwM2mPath;
-  readonly accept: number | undefined;
+  readonly paths: readonly LwM2mPath[];
+  /** Produces the notification content (a Read, or a Read-Composite). */
+  readonly render: () => OutgoingResponse;
   readonly observer: Observer;
   readonly context: DmContext;
   lastSentAt: number;
@@ -59,14 +62,23 @@ export class Observations {
   /** Observers of `path` (or of a path containing it). */
   observersOf(path: LwM2mPath): Observer[] {
     const result: Observer[] = [];
-    for (const observation of this.active) if (pathContains(observation.path, path)) result.push(observation.observer);
+    for (const observation of this.active) if (observation.paths.some((observed) => pathContains(observed, path))) result.push(observation.observer);
     return result;
   }
 
   /** Handles GET with Observe=0 for `path`: answers like Read and registers the observation. */
   start(exchange: ServerExchange, context: DmContext, path: LwM2mPath): void {
     const accept = exchange.request.accept;
-    const response = read(context, path, accept);
+    this.register(exchange, context, [path], () => read(context, path, accept));
+  }
+
+  /** Observe-Composite (FETCH with Observe=0 on /): one observation of several paths. */
+  startComposite(exchange: ServerExchange, context: DmContext, paths: readonly LwM2mPath[], render: () => OutgoingResponse): void {
+    this.register(exchange, context, paths, render);
+  }
+
+  private register(exchange: ServerExchange, context: DmContext, paths: readonly LwM2mPath[], render: () => OutgoingResponse): void {
+    const response = render();
     if (codeClass(response.code) !== 2) {
       exchange.respond(response);
       return;
@@ -75,8 +87,10 @@ export class Observations {
     const observer = exchange.acceptObserve(() => {
       if (observation) this.stop(observation);
     });
+    const path = paths[0]!;
     if (observer) {
-      observation = { path, accept, observer, context, lastSentAt: this.time.monotonicMs(), lastNumber: numberOf(context, path), dirty: false, held: false, minTimer: undefined, maxTimer: undefined };
+      const single = paths.length === 1 ? path : undefined;
+      observation = { path, paths, render, observer, context, lastSentAt: this.time.monotonicMs(), lastNumber: single ? numberOf(context, single) : undefined, dirty: false, held: false, minTimer: undefined, maxTimer: undefined };
       this.active.add(observation);
       this.armMax(observation);
       this.options.onSubscribed?.(path, true);
@@ -86,16 +100,14 @@ export class Observations {
 
   /** A value at `path` changed: observations that cover it, or lie below it, may notify. */
   valueChanged(path: LwM2mPath): void {
-    for (const observation of Array.from(this.active)) {
-      if (pathContains(observation.path, path) || pathContains(path, observation.path)) this.changed(observation);
-    }
+    for (const observation of Array.from(this.active)) if (overlaps(observation, path)) this.changed(observation);
   }
 
   /** Sends now to every observation of `path`, ignoring pmin (Agent Tiny's reports). */
   notifyNow(path: LwM2mPath): number {
     let sent = 0;
     for (const observation of Array.from(this.active)) {
-      if (pathContains(observation.path, path) || pathContains(path, observation.path)) {
+      if (overlaps(observation, path)) {
         this.send(observation);
         sent++;
       }
@@ -130,6 +142,7 @@ export class Observations {
 
   private passesThresholds(observation: Observation, attributes: NotificationAttributes): boolean {
     if (attributes.gt === undefined && attributes.lt === undefined && attributes.st === undefined) return true;
+    if (observation.paths.length !== 1) return true;
     const current = numberOf(observation.context, observation.path);
     const last = observation.lastNumber;
     if (current === undefined || last === undefined) return true;
@@ -175,10 +188,10 @@ export class Observations {
       this.options.onHeld?.();
       return;
     }
-    const response: OutgoingResponse = read(observation.context, observation.path, observation.accept);
+    const response: OutgoingResponse = observation.render();
     observation.dirty = false;
     observation.lastSentAt = this.time.monotonicMs();
-    observation.lastNumber = numberOf(observation.context, observation.path);
+    observation.lastNumber = observation.paths.length === 1 ? numberOf(observation.context, observation.path) : undefined;
     this.time.clearTimer(observation.minTimer);
     observation.minTimer = undefined;
     this.armMax(observation);
@@ -211,4 +224,8 @@ function numberOf(context: DmContext, path: LwM2mPath): number | undefined {
   if ("error" in collected || collected.entries.length !== 1) return undefined;
   const value = collected.entries[0]!.value;
   return typeof value === "number" ? value : undefined;
+}
+
+function overlaps(observation: Observation, path: LwM2mPath): boolean {
+  return observation.paths.some((observed) => pathContains(observed, path) || pathContains(path, observed));
 }

@@ -1,6 +1,7 @@
 import { ContentFormat, Method, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
 import { encodeUint, getLocationPath, getUintOption, utf8Decode, utf8Encode } from "../../modules/coap/message.js";
 import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
+import { formatPath } from "../../modules/lwm2m/path.js";
 import { decodeTlv, encodeTlv } from "../../modules/lwm2m/content/tlv.js";
 import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
 import { DeviceErrors } from "../../modules/lwm2m/objects/device-errors.js";
@@ -514,5 +515,54 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       second.close();
     }
     assert.equal(first.deregistrations.length + second.deregistrations.length, 2, "both deregistered");
+  });
+
+  test("int-229/280 Read-Composite; int-236/281 partial presence; int-230/257 Write-Composite; int-304/305/310 Observe-Composite", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    const device = store.get(3)!.instance(0)!;
+    const request = (paths: string[]) => utf8Encode(JSON.stringify(paths.map((n) => ({ n }))));
+    try {
+      const composite = await server.request({ method: Method.FETCH, contentFormat: ContentFormat.SenmlJson, accept: ContentFormat.SenmlJson, payload: request(["/3/0/0", "/1/0/1", "/3/0/11"]) });
+      assert.equal(composite.code, ResponseCode.Content);
+      const values = decodeSenmlJson(undefined, composite.payload, lookup).map((e) => [formatPath(e.path), e.value]);
+      assert.equal(values, [["/3/0/0", "Moddable Example"], ["/1/0/1", 60], ["/3/0/11/0", 0]]);
+      const partial = await server.request({ method: Method.FETCH, contentFormat: ContentFormat.SenmlJson, payload: request(["/3/0/9", "/42/0/0", "/0/0/0"]) });
+      assert.equal(partial.code, ResponseCode.Content, "absent and forbidden paths are left out");
+      assert.equal(decodeSenmlJson(undefined, partial.payload, lookup).map((e) => formatPath(e.path)), ["/3/0/9"]);
+      assert.equal((await server.request({ method: Method.FETCH, contentFormat: ContentFormat.SenmlJson, payload: request(["/42/0/0"]) })).code, ResponseCode.NotFound);
+      assert.equal((await server.request({ method: Method.FETCH, contentFormat: ContentFormat.TextPlain, payload: utf8Encode("/3/0/0") })).code, ResponseCode.UnsupportedContentFormat);
+
+      const writes = encodeSenmlCbor(undefined, [
+        { path: { objectId: 3, instanceId: 0, resourceId: 14 }, value: "+09:00", type: "string" },
+        { path: { objectId: 1, instanceId: 0, resourceId: 3 }, value: 300, type: "integer" },
+      ]);
+      assert.equal((await server.request({ method: Method.IPATCH, contentFormat: ContentFormat.SenmlCbor, payload: writes })).code, ResponseCode.Changed);
+      assert.equal(device.get(14), "+09:00");
+      assert.equal(store.get(1)!.instance(0)!.get(3), 300);
+      const bad = encodeSenmlCbor(undefined, [
+        { path: { objectId: 3, instanceId: 0, resourceId: 14 }, value: "+10:00", type: "string" },
+        { path: { objectId: 3, instanceId: 0, resourceId: 0 }, value: "x", type: "string" },
+      ]);
+      assert.equal((await server.request({ method: Method.IPATCH, contentFormat: ContentFormat.SenmlCbor, payload: bad })).code, ResponseCode.MethodNotAllowed);
+      assert.equal(device.get(14), "+09:00", "Write-Composite is all or nothing");
+
+      const notes: string[][] = [];
+      const handle = server.endpoint.observe(
+        { peer: server.clientPeer!, method: Method.FETCH, contentFormat: ContentFormat.SenmlJson, accept: ContentFormat.SenmlJson, payload: request(["/3/0/9", "/3/0/14"]) },
+        (error, response) => {
+          if (!error) notes.push(decodeSenmlJson(undefined, response!.payload, lookup).map((e) => `${formatPath(e.path)}=${String(e.value)}`));
+        },
+      );
+      await waitFor(platform, () => notes.length === 1, 1000, "Observe-Composite registration");
+      device.set(14, "+11:00");
+      await waitFor(platform, () => notes.length === 2, 1000, "a composite notification");
+      assert.equal(notes[1], ["/3/0/9=87", "/3/0/14=+11:00"]);
+      handle.cancel();
+      await waitFor(platform, () => client.observersOf({ objectId: 3, instanceId: 0, resourceId: 14 }).length === 0, 1000, "Cancel Observation-Composite");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
   });
 });

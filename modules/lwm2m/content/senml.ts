@@ -19,12 +19,13 @@ interface SenmlRecord {
   t?: number;
 }
 
-function toRecords(base: LwM2mPath, entries: readonly ResourceEntry[]): SenmlRecord[] {
-  const baseName = formatPath(base);
+/** `base` undefined means the root (composite operations): names carry whole paths. */
+function toRecords(base: LwM2mPath | undefined, entries: readonly ResourceEntry[]): SenmlRecord[] {
+  const baseName = base ? formatPath(base) : "";
   return entries.map((entry, index) => {
     const full = formatPath(entry.path);
     const record: SenmlRecord = {};
-    if (index === 0) record.bn = baseName;
+    if (index === 0 && baseName) record.bn = baseName;
     const rest = full.slice(baseName.length);
     if (rest) record.n = rest;
     const value = entry.value;
@@ -37,7 +38,7 @@ function toRecords(base: LwM2mPath, entries: readonly ResourceEntry[]): SenmlRec
   });
 }
 
-function fromRecords(base: LwM2mPath, records: readonly SenmlRecord[], lookup: (objectId: number, resourceId: number) => ResourceDefinition | undefined): ResourceEntry[] {
+function fromRecords(base: LwM2mPath | undefined, records: readonly SenmlRecord[], lookup: (objectId: number, resourceId: number) => ResourceDefinition | undefined): ResourceEntry[] {
   let baseName = "";
   const entries: ResourceEntry[] = [];
   for (const record of records) {
@@ -45,7 +46,7 @@ function fromRecords(base: LwM2mPath, records: readonly SenmlRecord[], lookup: (
     const name = baseName + (record.n ?? "");
     const path = parsePathString(name);
     if (!path || path.resourceId === undefined) throw new ContentError(`SenML name "${name}" is not a resource path`);
-    if (!pathContains(base, path)) throw new ContentError(`SenML record ${name} lies outside ${formatPath(base)}`);
+    if (base && !pathContains(base, path)) throw new ContentError(`SenML record ${name} lies outside ${formatPath(base)}`);
     const definition = lookup(path.objectId, path.resourceId);
     if (!definition) throw new ContentError(`resource ${name} is not defined`);
     let value: ResourceValue;
@@ -66,7 +67,7 @@ function fromRecords(base: LwM2mPath, records: readonly SenmlRecord[], lookup: (
 
 // --- SenML JSON (content format 110) ---
 
-export function encodeSenmlJson(base: LwM2mPath, entries: readonly ResourceEntry[]): Uint8Array {
+export function encodeSenmlJson(base: LwM2mPath | undefined, entries: readonly ResourceEntry[]): Uint8Array {
   const records = toRecords(base, entries).map((record) => {
     const json: Record<string, unknown> = {};
     if (record.bn !== undefined) json["bn"] = record.bn;
@@ -81,7 +82,11 @@ export function encodeSenmlJson(base: LwM2mPath, entries: readonly ResourceEntry
   return utf8Encode(JSON.stringify(records));
 }
 
-export function decodeSenmlJson(base: LwM2mPath, bytes: Uint8Array, lookup: (objectId: number, resourceId: number) => ResourceDefinition | undefined): ResourceEntry[] {
+export function decodeSenmlJson(base: LwM2mPath | undefined, bytes: Uint8Array, lookup: (objectId: number, resourceId: number) => ResourceDefinition | undefined): ResourceEntry[] {
+  return fromRecords(base, parseSenmlJson(bytes), lookup);
+}
+
+function parseSenmlJson(bytes: Uint8Array): SenmlRecord[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8Decode(bytes));
@@ -119,12 +124,12 @@ export function decodeSenmlJson(base: LwM2mPath, bytes: Uint8Array, lookup: (obj
     }
     return record;
   });
-  return fromRecords(base, records, lookup);
+  return records;
 }
 
 // --- SenML CBOR (content format 112) ---
 
-export function encodeSenmlCbor(base: LwM2mPath, entries: readonly ResourceEntry[]): Uint8Array {
+export function encodeSenmlCbor(base: LwM2mPath | undefined, entries: readonly ResourceEntry[]): Uint8Array {
   const records: CborValue[] = toRecords(base, entries).map((record) => {
     const map = new Map<CborValue, CborValue>();
     if (record.bn !== undefined) map.set(KEY.bn, record.bn);
@@ -139,7 +144,11 @@ export function encodeSenmlCbor(base: LwM2mPath, entries: readonly ResourceEntry
   return encodeCbor(records);
 }
 
-export function decodeSenmlCbor(base: LwM2mPath, bytes: Uint8Array, lookup: (objectId: number, resourceId: number) => ResourceDefinition | undefined): ResourceEntry[] {
+export function decodeSenmlCbor(base: LwM2mPath | undefined, bytes: Uint8Array, lookup: (objectId: number, resourceId: number) => ResourceDefinition | undefined): ResourceEntry[] {
+  return fromRecords(base, parseSenmlCbor(bytes), lookup);
+}
+
+function parseSenmlCbor(bytes: Uint8Array): SenmlRecord[] {
   const parsed = decodeCbor(bytes);
   if (!Array.isArray(parsed)) throw new ContentError("SenML CBOR must be an array of records");
   const records = parsed.map((item): SenmlRecord => {
@@ -159,5 +168,18 @@ export function decodeSenmlCbor(base: LwM2mPath, bytes: Uint8Array, lookup: (obj
     }
     return record;
   });
-  return fromRecords(base, records, lookup);
+  return records;
+}
+
+/** The paths named by a composite request's SenML records (values are ignored). */
+export function decodeSenmlPaths(format: "json" | "cbor", bytes: Uint8Array): LwM2mPath[] {
+  const records = format === "json" ? parseSenmlJson(bytes) : parseSenmlCbor(bytes);
+  let baseName = "";
+  return records.map((record) => {
+    if (record.bn !== undefined) baseName = record.bn;
+    const name = baseName + (record.n ?? "");
+    const path = parsePathString(name);
+    if (!path) throw new ContentError(`SenML name "${name}" is not an LwM2M path`);
+    return path;
+  });
 }
