@@ -565,4 +565,22 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       server.close();
     }
   });
+
+  test("int-202 Querying in Opaque; int-210 Setting in Opaque", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    const uplink = store.get(19)!.createInstance(0);
+    uplink.set(0, new Map([[0, Uint8Array.of(0xde, 0xad)]]));
+    try {
+      const read = await server.request({ method: Method.GET, path: "/19/0/0/0" });
+      assert.equal(getUintOption(read, OptionNumber.ContentFormat), ContentFormat.OctetStream);
+      assert.equal(read.payload, Uint8Array.of(0xde, 0xad));
+      assert.equal((await server.request({ method: Method.PUT, path: "/19/0/0/1", contentFormat: ContentFormat.OctetStream, payload: Uint8Array.of(1, 2, 3) })).code, ResponseCode.Changed);
+      assert.equal((uplink.get(0) as Map<number, Uint8Array>).get(1), Uint8Array.of(1, 2, 3));
+      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/14", contentFormat: ContentFormat.OctetStream, payload: Uint8Array.of(1) })).code, ResponseCode.BadRequest, "opaque to a string resource");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
 });

@@ -153,6 +153,44 @@ describe("development server", () => {
     expect(server.commands.get(failing.json.id)?.status).toBe("failed");
   }, 15000);
 
+  test("reads every standard object in every multi-value format", async () => {
+    const store = clients[0]!.store;
+    store.get(4)!.createInstance(0).set(0, 0);
+    store.get(4)!.instance(0)!.set(1, new Map([[0, 0], [1, 21]]));
+    store.get(4)!.instance(0)!.set(2, -70);
+    store.get(4)!.instance(0)!.set(4, new Map([[0, "127.0.0.1"]]));
+    const firmware = store.get(5)!.createInstance(0);
+    firmware.set(3, 0);
+    firmware.set(5, 0);
+    firmware.set(1, "");
+    firmware.set(9, 0);
+    const location = store.get(6)!.createInstance(0);
+    location.set(0, 52.52);
+    location.set(1, 13.405);
+    location.set(5, 1700000000);
+    store.get(7)!.createInstance(0).set(8, 60);
+    const config = store.get(10241)!.createInstance(0);
+    config.set(1, "interval");
+    config.set(2, "30");
+    const acl = store.get(2)!.createInstance(0);
+    acl.set(0, 3);
+    acl.set(1, 0);
+    acl.set(2, new Map([[0, 1]]));
+    acl.set(3, 1);
+    await wait(50);
+    for (const objectId of [1, 2, 3, 4, 5, 6, 7, 19, 10241]) {
+      for (const accept of [11542, 110, 112]) {
+        const result = (await api("GET", `/clients/dev1/read?path=/${objectId}&accept=${accept}`)).json;
+        expect(result.code).toBe("2.05");
+        expect(result.values.length).toBeGreaterThan(0);
+      }
+    }
+    const located = (await api("GET", "/clients/dev1/read?path=/6/0&accept=112")).json.values;
+    expect(located).toEqual(expect.arrayContaining([{ path: "/6/0/0", value: 52.52 }, { path: "/6/0/5", value: 1700000000 }]));
+    expect((await api("GET", "/clients/dev1/read?path=/0")).json.code).toBe("4.01");
+    expect((await api("POST", "/clients/dev1/execute", { path: "/10241/0/3" })).json.code).toBe("4.05");
+  });
+
   test("deregistration is seen", async () => {
     const client = clients.pop()!;
     await new Promise<void>((resolve) => client.stop(resolve));
