@@ -2,6 +2,7 @@ import { ContentFormat, Method, OptionNumber, ResponseCode } from "../../modules
 import { encodeUint, getLocationPath, getUintOption, utf8Decode, utf8Encode } from "../../modules/coap/message.js";
 import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
 import { formatPath } from "../../modules/lwm2m/path.js";
+import { decodeCbor, encodeCbor } from "../../modules/lwm2m/content/cbor.js";
 import { decodeTlv, encodeTlv } from "../../modules/lwm2m/content/tlv.js";
 import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
 import { DeviceErrors } from "../../modules/lwm2m/objects/device-errors.js";
@@ -578,6 +579,49 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       assert.equal((await server.request({ method: Method.PUT, path: "/19/0/0/1", contentFormat: ContentFormat.OctetStream, payload: Uint8Array.of(1, 2, 3) })).code, ResponseCode.Changed);
       assert.equal((uplink.get(0) as Map<number, Uint8Array>).get(1), Uint8Array.of(1, 2, 3));
       assert.equal((await server.request({ method: Method.PUT, path: "/3/0/14", contentFormat: ContentFormat.OctetStream, payload: Uint8Array.of(1) })).code, ResponseCode.BadRequest, "opaque to a string resource");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-211 Querying basic information in CBOR; int-212 Setting basic information in CBOR", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    try {
+      const manufacturer = await server.request({ method: Method.GET, path: "/3/0/0", accept: ContentFormat.Cbor });
+      assert.equal(getUintOption(manufacturer, OptionNumber.ContentFormat), ContentFormat.Cbor);
+      assert.equal(decodeCbor(manufacturer.payload), "Moddable Example");
+      assert.equal(decodeCbor((await server.request({ method: Method.GET, path: "/3/0/9", accept: ContentFormat.Cbor })).payload), 87);
+      assert.equal((await server.request({ method: Method.PUT, path: "/1/0/1", contentFormat: ContentFormat.Cbor, payload: encodeCbor(300) })).code, ResponseCode.Changed);
+      assert.equal(store.get(1)!.instance(0)!.get(1), 300);
+      assert.equal((await server.request({ method: Method.PUT, path: "/1/0/1", contentFormat: ContentFormat.Cbor, payload: encodeCbor("300") })).code, ResponseCode.BadRequest, "text for an integer");
+      assert.equal((await server.request({ method: Method.GET, path: "/3/0", accept: ContentFormat.Cbor })).code, ResponseCode.NotAcceptable, "CBOR carries one value");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
+  test("int-308 Observe-Composite and Creating Object Instance; int-309 Observe-Composite and Deleting Object Instance", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client } = await openTestClient(platform, server);
+    const paths = utf8Encode(JSON.stringify([{ n: "/19" }, { n: "/3/0/9" }]));
+    const notes: string[][] = [];
+    try {
+      const handle = server.endpoint.observe({ peer: server.clientPeer!, method: Method.FETCH, contentFormat: ContentFormat.SenmlJson, accept: ContentFormat.SenmlJson, payload: paths }, (error, response) => {
+        if (!error) notes.push(decodeSenmlJson(undefined, response!.payload, lookup).map((e) => formatPath(e.path)));
+      });
+      await waitFor(platform, () => notes.length === 1, 1000, "registration");
+      assert.equal(notes[0], ["/3/0/9"]);
+      const tlv = encodeTlv({ objectId: 19, instanceId: 5 }, [{ path: { objectId: 19, instanceId: 5, resourceId: 0, resourceInstanceId: 0 }, value: Uint8Array.of(7), type: "opaque" }], new Set([0]));
+      const created = await server.request({ method: Method.POST, path: "/19", contentFormat: ContentFormat.LwM2mTlv, payload: Uint8Array.from([0x08, 5, tlv.length, ...tlv]) });
+      assert.equal(created.code, ResponseCode.Created);
+      await waitFor(platform, () => notes.some((n) => n.indexOf("/19/5/0/0") >= 0), 1000, "a notification with the new instance");
+      assert.equal((await server.request({ method: Method.DELETE, path: "/19/5" })).code, ResponseCode.Deleted);
+      await waitFor(platform, () => notes[notes.length - 1]!.indexOf("/19/5/0/0") < 0, 1000, "a notification without the deleted instance");
+      assert.equal(notes[notes.length - 1], ["/3/0/9"]);
+      handle.cancel();
     } finally {
       await stopClient(platform, client);
       server.close();

@@ -23,7 +23,7 @@ afterAll(() => {
 
 const definitions = createStandardStore();
 const lookup = (objectId: number, resourceId: number) => definitions.get(objectId)?.resource(resourceId);
-const FORMATS = [ContentFormat.TextPlain, ContentFormat.OctetStream, ContentFormat.LwM2mTlv, ContentFormat.SenmlJson, ContentFormat.SenmlCbor, ContentFormat.LegacyLwM2mText];
+const FORMATS = [ContentFormat.TextPlain, ContentFormat.OctetStream, ContentFormat.Cbor, ContentFormat.LwM2mTlv, ContentFormat.SenmlJson, ContentFormat.SenmlCbor, ContentFormat.LegacyLwM2mText];
 
 function seeds(): Uint8Array[] {
   const entries: ResourceEntry[] = [

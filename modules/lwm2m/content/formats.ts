@@ -2,6 +2,7 @@ import { ContentFormat } from "../../coap/constants.js";
 import type { LwM2mPath } from "../path.js";
 import type { ResourceDefinition } from "../model/types.js";
 import { ContentError, type ResourceEntry } from "../model/values.js";
+import { decodeCborValue, encodeCborValue } from "./cbor-value.js";
 import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } from "./senml.js";
 import { decodeText, encodeText } from "./text.js";
 import { decodeTlv, encodeTlv } from "./tlv.js";
@@ -19,7 +20,7 @@ export function canonicalFormat(format: number): number {
   return ALIASES[format] ?? format;
 }
 
-const SINGLE_VALUE_FORMATS: readonly number[] = Object.freeze([ContentFormat.TextPlain, ContentFormat.OctetStream]);
+const SINGLE_VALUE_FORMATS: readonly number[] = Object.freeze([ContentFormat.TextPlain, ContentFormat.OctetStream, ContentFormat.Cbor]);
 const MULTI_VALUE_FORMATS: readonly number[] = Object.freeze([ContentFormat.LwM2mTlv, ContentFormat.SenmlJson, ContentFormat.SenmlCbor]);
 
 export type EncodeResult = { readonly format: number; readonly payload: Uint8Array } | { readonly notAcceptable: true };
@@ -39,6 +40,7 @@ export function encodeRead(path: LwM2mPath, entries: readonly ResourceEntry[], s
       return reply(ContentFormat.TextPlain, encodeText(single, entry.value));
     }
     if (wanted === ContentFormat.TextPlain) return reply(wanted, encodeText(single, entry.value));
+    if (wanted === ContentFormat.Cbor) return reply(wanted, encodeCborValue(entry.value));
     if (wanted === ContentFormat.OctetStream) return single.type === "opaque" ? reply(wanted, entry.value as Uint8Array) : { notAcceptable: true };
   } else if (wanted !== undefined && SINGLE_VALUE_FORMATS.indexOf(wanted) >= 0) {
     return { notAcceptable: true };
@@ -58,12 +60,13 @@ export class UnsupportedFormatError extends Error {}
 /** Decodes a Write, Create or Bootstrap-Write payload aimed at `path`. */
 export function decodeWrite(path: LwM2mPath, format: number | undefined, payload: Uint8Array, lookup: DefinitionLookup): ResourceEntry[] {
   const canonical = format === undefined ? undefined : canonicalFormat(format);
-  if (canonical === ContentFormat.TextPlain || canonical === ContentFormat.OctetStream) {
-    if (path.resourceId === undefined) throw new ContentError("text/plain and opaque carry one resource: write them to a resource path");
+  if (canonical === ContentFormat.TextPlain || canonical === ContentFormat.OctetStream || canonical === ContentFormat.Cbor) {
+    if (path.resourceId === undefined) throw new ContentError("text/plain, opaque and CBOR carry one resource: write them to a resource path");
     const definition = lookup(path.objectId, path.resourceId);
     if (!definition) throw new ContentError(`resource ${path.resourceId} is not defined`);
     if (definition.multiple && path.resourceInstanceId === undefined) throw new ContentError("a multiple resource needs TLV or SenML");
-    const value = canonical === ContentFormat.OctetStream ? (definition.type === "opaque" ? payload.slice() : badOpaque()) : decodeText(definition, payload);
+    const value =
+      canonical === ContentFormat.OctetStream ? (definition.type === "opaque" ? payload.slice() : badOpaque()) : canonical === ContentFormat.Cbor ? decodeCborValue(definition, payload) : decodeText(definition, payload);
     return [{ path, value, type: definition.type }];
   }
   if (canonical === ContentFormat.LwM2mTlv) return decodeTlv(path, payload, lookup);

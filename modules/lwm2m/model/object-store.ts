@@ -145,7 +145,11 @@ export class LwM2mObject {
 
   deleteInstance(id: number): boolean {
     const removed = this.instances.delete(id);
-    if (removed) this.store.structureChanged({ objectId: this.id, instanceId: id });
+    if (removed) {
+      this.store.structureChanged({ objectId: this.id, instanceId: id });
+      // Observers of the object (or of a composite including it) see the instance disappear.
+      this.store.valueChanged({ objectId: this.id, instanceId: id });
+    }
     return removed;
   }
 
