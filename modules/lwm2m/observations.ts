@@ -35,15 +35,21 @@ interface Observation {
   dirty: boolean;
   /** Held back in queue mode; at most one per observation, carrying the state at flush time. */
   held: boolean;
+  /** Payload of the last notification, to tell a changed sampled value at an epmax evaluation. */
+  lastPayload: Uint8Array | undefined;
+  lastEvaluatedAt: number;
+  evaluationTimer: TimerHandle | undefined;
   minTimer: TimerHandle | undefined;
   maxTimer: TimerHandle | undefined;
 }
 
 /**
- * Observe and Cancel-Observe on any path (§6.4), with pmin, pmax, gt, lt and
- * st: a change is sent no earlier than pmin after the last notification, a
- * notification goes out at pmax even without change, and for a numeric
- * resource gt/lt crossings or a step of st decide whether a change counts.
+ * Observe and Cancel-Observe on any path (§6.4), with pmin, pmax, gt, lt, st,
+ * epmin and epmax: a change is sent no earlier than pmin after the last
+ * notification, a notification goes out at pmax even without change, for a
+ * numeric resource gt/lt crossings or a step of st decide whether a change
+ * counts, changes are evaluated at most every epmin and at least every epmax
+ * (which catches values only read hooks know).
  */
 export class Observations {
   private readonly time: Time;
@@ -90,9 +96,10 @@ export class Observations {
     const path = paths[0]!;
     if (observer) {
       const single = paths.length === 1 ? path : undefined;
-      observation = { path, paths, render, observer, context, lastSentAt: this.time.monotonicMs(), lastNumber: single ? numberOf(context, single) : undefined, dirty: false, held: false, minTimer: undefined, maxTimer: undefined };
+      observation = { path, paths, render, observer, context, lastSentAt: this.time.monotonicMs(), lastNumber: single ? numberOf(context, single) : undefined, dirty: false, held: false, lastPayload: response.payload, lastEvaluatedAt: this.time.monotonicMs(), evaluationTimer: undefined, minTimer: undefined, maxTimer: undefined };
       this.active.add(observation);
       this.armMax(observation);
+      this.armEvaluation(observation);
       this.options.onSubscribed?.(path, true);
     }
     exchange.respond(response);
@@ -125,6 +132,19 @@ export class Observations {
 
   private changed(observation: Observation): void {
     const attributes = this.attributes(observation);
+    // epmin: change conditions are evaluated no more often than this.
+    const sinceEvaluation = this.time.monotonicMs() - observation.lastEvaluatedAt;
+    if (attributes.epmin && sinceEvaluation < attributes.epmin * 1000) {
+      if (!observation.evaluationTimer) {
+        observation.evaluationTimer = this.time.setTimer(attributes.epmin * 1000 - sinceEvaluation, () => {
+          observation.evaluationTimer = undefined;
+          if (this.active.has(observation)) this.changed(observation);
+        });
+      }
+      return;
+    }
+    observation.lastEvaluatedAt = this.time.monotonicMs();
+    this.armEvaluation(observation);
     if (!this.passesThresholds(observation, attributes)) return;
     observation.dirty = true;
     const waitMs = (attributes.pmin ?? 0) * 1000 - (this.time.monotonicMs() - observation.lastSentAt);
@@ -150,6 +170,27 @@ export class Observations {
     if (crossed(attributes.gt) || crossed(attributes.lt)) return true;
     if (attributes.st !== undefined && Math.abs(current - last) >= attributes.st) return true;
     return false;
+  }
+
+  /**
+   * epmax: values nobody reports as changed (sampled by read hooks) are
+   * evaluated at least this often; a new value counts as a change.
+   */
+  private armEvaluation(observation: Observation): void {
+    const epmax = this.attributes(observation).epmax;
+    if (!epmax || epmax <= 0) return;
+    this.time.clearTimer(observation.evaluationTimer);
+    observation.evaluationTimer = this.time.setTimer(epmax * 1000, () => {
+      observation.evaluationTimer = undefined;
+      if (!this.active.has(observation)) return;
+      const current = observation.render().payload ?? new Uint8Array(0);
+      const last = observation.lastPayload ?? new Uint8Array(0);
+      const same = current.length === last.length && current.every((byte, i) => byte === last[i]);
+      if (same) {
+        observation.lastEvaluatedAt = this.time.monotonicMs();
+        this.armEvaluation(observation);
+      } else this.changed(observation);
+    });
   }
 
   private armMax(observation: Observation): void {
@@ -189,6 +230,7 @@ export class Observations {
       return;
     }
     const response: OutgoingResponse = observation.render();
+    observation.lastPayload = response.payload;
     observation.dirty = false;
     observation.lastSentAt = this.time.monotonicMs();
     observation.lastNumber = observation.paths.length === 1 ? numberOf(observation.context, observation.path) : undefined;
@@ -214,6 +256,7 @@ export class Observations {
     if (!this.active.delete(observation)) return;
     this.time.clearTimer(observation.minTimer);
     this.time.clearTimer(observation.maxTimer);
+    this.time.clearTimer(observation.evaluationTimer);
     this.options.onSubscribed?.(observation.path, false);
   }
 }

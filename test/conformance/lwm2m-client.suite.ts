@@ -627,4 +627,40 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       server.close();
     }
   });
+
+  test("epmax evaluates values only a read hook knows; epmin spaces evaluations", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    const device = store.get(3)!.instance(0)!;
+    let memoryFree = 100;
+    device.bind(10, { read: () => memoryFree });
+    try {
+      await server.request({ method: Method.PUT, path: "/3/0/10", query: ["epmax=1"] });
+      const values: string[] = [];
+      const handle = server.endpoint.observe({ peer: server.clientPeer!, path: "/3/0/10" }, (error, response) => {
+        if (!error) values.push(utf8Decode(response!.payload));
+      });
+      await waitFor(platform, () => values.length === 1, 1000, "registration");
+      memoryFree = 90; // nobody calls set(): only the epmax evaluation can see it
+      await waitFor(platform, () => values.length === 2, 2500, "the epmax evaluation");
+      assert.equal(values[1], "90");
+      handle.cancel();
+
+      await server.request({ method: Method.PUT, path: "/3/0/9", query: ["epmin=1"] });
+      const battery: string[] = [];
+      const second = server.endpoint.observe({ peer: server.clientPeer!, path: "/3/0/9" }, (error, response) => {
+        if (!error) battery.push(utf8Decode(response!.payload));
+      });
+      await waitFor(platform, () => battery.length === 1, 1000, "registration");
+      device.set(9, 10);
+      await sleep(platform, 300);
+      assert.equal(battery.length, 1, "held back by epmin");
+      await waitFor(platform, () => battery.length === 2, 2000, "after epmin");
+      assert.equal(battery[1], "10");
+      second.cancel();
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
 });
