@@ -9,7 +9,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { BUILD_ROOT, FirmwareHost } from "../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../hal/host/node/node-platform.js";
-import { ContentFormat, Method } from "../modules/coap/constants.js";
+import { Method } from "../modules/coap/constants.js";
 import { CoapEndpoint } from "../modules/coap/endpoint.js";
 import { UdpTransport } from "../modules/coap/transport.js";
 import { createBenchClient, openBenchServer, READ_FORMATS, TapTransport } from "./lwm2m-scenario.js";
@@ -100,7 +100,6 @@ async function lwm2mWireBytes(): Promise<Record<string, number>> {
     client.store.get(3)!.instance(0)!.set(9, 42);
     while (tap.sent.length === count) await new Promise((resolve) => setTimeout(resolve, 2));
     figures["notify-3-0-9"] = tap.sent[count]!.length;
-    void ContentFormat;
   } finally {
     await new Promise<void>((resolve) => client.stop(resolve));
     server.close();

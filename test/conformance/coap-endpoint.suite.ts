@@ -5,7 +5,7 @@ import { encodeMessage } from "../../modules/coap/codec.js";
 import { code, MessageType, Method, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
 import type { CoapEndpoint, ServerExchange } from "../../modules/coap/endpoint.js";
 import { CoapError } from "../../modules/coap/errors.js";
-import { addOption, createMessage, encodeUint, getOption, getUintOption, setUriPath, type CoapMessage } from "../../modules/coap/message.js";
+import { createMessage, encodeUint, getOption, getUintOption, setUriPath, type CoapMessage } from "../../modules/coap/message.js";
 import type { Observer } from "../../modules/coap/observers.js";
 import { asText, FAST, openEndpoint, openRawPeer, peerOf, text } from "./coap-helpers.js";
 import { assert, sleep, suite, waitFor } from "./harness.js";

@@ -47,12 +47,12 @@ async function openBootstrapServer(platform: Platform, dm: TestServer, options: 
     if (exchange.request.method !== Method.POST || exchange.request.path[0] !== "bs") return exchange.respond({ code: ResponseCode.NotFound });
     server.requests.push(exchange.request.query.slice());
     exchange.respond({ code: ResponseCode.Changed });
-    void provision(platform, endpoint, exchange.request.peer, dm, server.log, options);
+    void provision(endpoint, exchange.request.peer, dm, server.log, options);
   });
   return server;
 }
 
-async function provision(platform: Platform, endpoint: CoapEndpoint, peer: { address: string; port: number }, dm: TestServer, log: string[], options: { finish?: boolean; provision?: boolean }): Promise<void> {
+async function provision(endpoint: CoapEndpoint, peer: { address: string; port: number }, dm: TestServer, log: string[], options: { finish?: boolean; provision?: boolean }): Promise<void> {
   const step = async (name: string, request: Omit<Parameters<CoapEndpoint["request"]>[0], "peer">): Promise<CoapMessage> => {
     const response = await endpoint.requestAsync({ ...request, peer });
     log.push(`${name} ${response.code}`);
@@ -70,7 +70,6 @@ async function provision(platform: Platform, endpoint: CoapEndpoint, peer: { add
   if (read.code === ResponseCode.Content) log.push(`lifetimes ${decodeTlv({ objectId: 1 }, read.payload, lookup).filter((e) => e.path.resourceId === 1).map((e) => e.value).join(",")}`);
   log.push(`read3 ${(await endpoint.requestAsync({ peer, method: Method.GET, path: "/3/0" })).code}`);
   if (options.finish !== false) await step("finish", { method: Method.POST, path: "/bs" });
-  void platform;
 }
 
 async function openBootstrappingClient(platform: Platform, bootstrap: BootstrapConfig, settings: MemorySettingsStore, extra: Partial<ConstructorParameters<typeof LwM2mClient>[0]> = {}): Promise<{ client: LwM2mClient; events: LifecycleEvent[] }> {
@@ -167,7 +166,7 @@ export default suite("LwM2M bootstrap (ETS 1.1)", (test) => {
       // The server does not wait for a Bootstrap-Request: it provisions the client during its hold-off.
       await waitFor(platform, () => client.endpoint.localPort > 0, 1000, "client port");
       const log: string[] = [];
-      await provision(platform, bs.endpoint, { address: "127.0.0.1", port: client.endpoint.localPort }, dm, log, {});
+      await provision(bs.endpoint, { address: "127.0.0.1", port: client.endpoint.localPort }, dm, log, {});
       await waitFor(platform, () => dm.registrations.length === 1, 3000, "registration");
       assert.equal(bs.requests.length, 0, "no Bootstrap-Request was needed");
     } finally {

@@ -1,5 +1,5 @@
 import { ContentFormat, Method, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
-import { encodeUint, getLocationPath, getUintOption, utf8Decode, utf8Encode } from "../../modules/coap/message.js";
+import { getLocationPath, getUintOption, utf8Decode, utf8Encode } from "../../modules/coap/message.js";
 import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
 import { formatPath } from "../../modules/lwm2m/path.js";
 import { decodeCbor, encodeCbor } from "../../modules/lwm2m/content/cbor.js";

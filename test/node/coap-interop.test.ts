@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import dgram from "node:dgram";
 import fs from "node:fs";
+import { freeUdpPort } from "./udp-port.js";
 import os from "node:os";
 import path from "node:path";
 import { FaultyNet } from "../../hal/host/faults/faulty-net.js";
@@ -33,16 +33,6 @@ afterAll(() => {
   platform.close();
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket("udp4");
-    socket.bind(0, "127.0.0.1", () => {
-      const port = socket.address().port;
-      socket.close(() => resolve(port));
-    });
-  });
-}
 
 async function openEndpoint(parameters = {}, net = platform.net): Promise<CoapEndpoint> {
   const transport = new UdpTransport(net);

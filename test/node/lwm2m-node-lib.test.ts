@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import dgram from "node:dgram";
 import fs from "node:fs";
+import { freeUdpPort } from "./udp-port.js";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -38,16 +38,6 @@ const lwm2m = (require("lwm2m-node-lib") as { server: Lwm2mServerLib }).server;
 
 function call<T>(invoke: (callback: Callback<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => invoke((error, result) => (error ? reject(error instanceof Error ? error : new Error(JSON.stringify(error))) : resolve(result as T))));
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket("udp4");
-    socket.bind(0, "127.0.0.1", () => {
-      const port = socket.address().port;
-      socket.close(() => resolve(port));
-    });
-  });
 }
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lwm2m-node-lib-"));

@@ -1,12 +1,12 @@
 import { ContentFormat, ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
-import { decodeWrite, UnsupportedFormatError } from "../content/formats.js";
 import { encodeLinks, type Link } from "../content/link-format.js";
 import type { ResourceValue } from "../model/types.js";
 import { checkValue, ContentError } from "../model/values.js";
 import type { ObjectStore } from "../model/object-store.js";
 import { formatPath, type LwM2mPath } from "../path.js";
-import { lookupDefinition, METHOD_NOT_ALLOWED, NOT_FOUND, status, type DmContext } from "./context.js";
+import { METHOD_NOT_ALLOWED, NOT_FOUND, status, type DmContext } from "./context.js";
+import { decodePayload } from "./decode-payload.js";
 import { read } from "./read.js";
 
 /** The Security instance of the bootstrap server itself (Bootstrap-Server = true). */
@@ -22,14 +22,8 @@ export function bootstrapAccountId(store: ObjectStore): number | undefined {
 export function bootstrapWrite(context: DmContext, path: LwM2mPath, format: number | undefined, payload: Uint8Array): OutgoingResponse {
   const object = context.store.get(path.objectId);
   if (!object) return NOT_FOUND;
-  let entries;
-  try {
-    entries = decodeWrite(path, format, payload, lookupDefinition(context));
-  } catch (error) {
-    if (error instanceof UnsupportedFormatError) return status(ResponseCode.UnsupportedContentFormat, error.message);
-    if (error instanceof ContentError) return status(ResponseCode.BadRequest, error.message);
-    throw error;
-  }
+  const entries = decodePayload(context, path, format, payload);
+  if (!Array.isArray(entries)) return entries;
   const values = new Map<number, Map<number, ResourceValue | Map<number, ResourceValue>>>();
   try {
     for (const entry of entries) {

@@ -4,7 +4,7 @@ import { AttributeError, parseAttributeQueries } from "../attributes.js";
 import type { LwM2mPath } from "../path.js";
 import { NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
 
-const NUMERIC = new Set(["integer", "unsigned", "float", "time"]);
+const NUMERIC_TYPES: readonly string[] = Object.freeze(["integer", "unsigned", "float", "time"]);
 
 /** Write-Attributes (§6.3.4): PUT with attribute queries and no payload. */
 export function writeAttributes(context: DmContext, path: LwM2mPath, queries: readonly string[]): OutgoingResponse {
@@ -16,7 +16,7 @@ export function writeAttributes(context: DmContext, path: LwM2mPath, queries: re
   if (path.resourceId !== undefined) {
     const definition = object.resource(path.resourceId);
     if (!definition) return NOT_FOUND;
-    numeric = NUMERIC.has(definition.type);
+    numeric = NUMERIC_TYPES.indexOf(definition.type) >= 0;
   }
   try {
     context.attributes.apply(path, parseAttributeQueries(queries, numeric));

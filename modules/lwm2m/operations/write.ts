@@ -1,11 +1,11 @@
 import { ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
-import { decodeWrite, UnsupportedFormatError } from "../content/formats.js";
 import type { ObjectInstance, ResourceContent } from "../model/object-store.js";
 import { canWrite, type ResourceValue } from "../model/types.js";
-import { checkValue, ContentError, type ResourceEntry } from "../model/values.js";
+import { checkValue, ContentError } from "../model/values.js";
 import type { LwM2mPath } from "../path.js";
-import { lookupDefinition, METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
+import { METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
+import { decodePayload } from "./decode-payload.js";
 
 export type WriteMode = "replace" | "update";
 
@@ -26,14 +26,8 @@ export function write(context: DmContext, path: LwM2mPath, format: number | unde
     if (!definition) return NOT_FOUND;
     if (!canWrite(definition) && !context.bootstrap) return METHOD_NOT_ALLOWED;
   }
-  let entries: ResourceEntry[];
-  try {
-    entries = decodeWrite(path, format, payload, lookupDefinition(context));
-  } catch (error) {
-    if (error instanceof UnsupportedFormatError) return status(ResponseCode.UnsupportedContentFormat, error.message);
-    if (error instanceof ContentError) return status(ResponseCode.BadRequest, error.message);
-    throw error;
-  }
+  const entries = decodePayload(context, path, format, payload);
+  if (!Array.isArray(entries)) return entries;
   const grouped = new Map<number, ResourceContent>();
   try {
     for (const entry of entries) {
