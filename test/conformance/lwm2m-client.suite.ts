@@ -663,4 +663,23 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       server.close();
     }
   });
+
+  test("int-271 Create Multiple Resource Instance", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client, store } = await openTestClient(platform, server);
+    try {
+      const entries = [0, 1, 2].map((riid) => ({ path: { objectId: 19, instanceId: 7, resourceId: 0, resourceInstanceId: riid }, value: Uint8Array.of(riid), type: "opaque" as const }));
+      const body = encodeTlv({ objectId: 19, instanceId: 7 }, entries, new Set([0]));
+      const created = await server.request({ method: Method.POST, path: "/19", contentFormat: ContentFormat.LwM2mTlv, payload: Uint8Array.from([0x08, 7, body.length, ...body]) });
+      assert.equal(created.code, ResponseCode.Created);
+      const data = store.get(19)!.instance(7)!.get(0) as Map<number, Uint8Array>;
+      assert.equal(Array.from(data.keys()), [0, 1, 2]);
+      assert.equal((await server.request({ method: Method.PUT, path: "/19/7/0/3", contentFormat: ContentFormat.OctetStream, payload: Uint8Array.of(3) })).code, ResponseCode.Changed);
+      const read = decodeTlv({ objectId: 19, instanceId: 7, resourceId: 0 }, (await server.request({ method: Method.GET, path: "/19/7/0", accept: ContentFormat.LwM2mTlv })).payload, lookup);
+      assert.equal(read.map((e) => e.path.resourceInstanceId), [0, 1, 2, 3]);
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
 });
