@@ -6,12 +6,13 @@ import { applyResponse, type OutgoingResponse } from "./response.js";
 
 export type ObserverCancelReason = "reset" | "timeout" | "deregistered" | "replaced" | "cancelled" | "closed";
 
-export type NotifyOutcome = "acknowledged" | "sent" | "failed" | "cancelled";
+/** acknowledged (CON ACK), sent (NON), reset (RST), timeout (no ACK), failed (not sent), cancelled (the observer ended first). */
+export type NotifyOutcome = "acknowledged" | "sent" | "reset" | "timeout" | "failed" | "cancelled";
 
 export interface NotifyOptions {
   /** CON (acknowledged) or NON; a CON is forced when the last one is older than observeConIntervalMs. */
   readonly confirmable?: boolean;
-  /** How the notification ended: acknowledged (CON ACK), sent (NON), failed (RST or timeout; the observer is gone), cancelled. */
+  /** How the notification ended; after reset or timeout the observer is gone. */
   readonly onDone?: (outcome: NotifyOutcome) => void;
 }
 
@@ -121,7 +122,7 @@ class ObserverEntry implements Observer {
       },
       (reason) => {
         this.inFlight = undefined;
-        pending.options.onDone?.("failed");
+        pending.options.onDone?.(reason === "reset" ? "reset" : "timeout");
         // RFC 7641 §4.5: a RST or an unacknowledged CON notification ends the observation.
         this.cancel(reason);
       },

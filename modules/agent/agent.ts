@@ -1,0 +1,230 @@
+import type { Platform } from "../../hal/platform.js";
+import { ContentFormat, ResponseCode } from "../coap/constants.js";
+import type { NotifyOutcome, Observer } from "../coap/observers.js";
+import type { CoapParameters } from "../coap/params.js";
+import { UdpTransport, type CoapTransport } from "../coap/transport.js";
+import { createStandardStore, LwM2mClient } from "../lwm2m/client.js";
+import { DOWNLINK_INSTANCE, UPLINK_INSTANCE } from "../lwm2m/objects/binary-app-data-container.js";
+import type { DeviceErrors } from "../lwm2m/objects/device-errors.js";
+import { formatPath, parsePathString, type LwM2mPath } from "../lwm2m/path.js";
+import type { LifecycleEvent } from "../lwm2m/registration.js";
+import { AgentCode, AgentEvent, MAX_REPORT_DATA_LEN, ReportType, SendStatus } from "./constants.js";
+import { installDeviceHooks, type DeviceHooks } from "./device-hooks.js";
+import { AgentError, validateDeviceInfo, validateParams, type AgentParams, type DeviceInfo, type ServerParams } from "./params.js";
+import { ReportQueue, type DataReport, type QueuedReport } from "./report-queue.js";
+
+export type AgentEventListener = (event: AgentEvent, arg?: number) => void;
+
+export interface AgentOptions {
+  /** Lifecycle events of the LwM2M engine with their reasons (registered, updated, error…). */
+  readonly onLifecycle?: (event: LifecycleEvent) => void;
+  readonly coap?: Partial<CoapParameters>;
+  /** Another transport than UDP on the platform's net (the AT-modem link). */
+  readonly transport?: CoapTransport;
+}
+
+const APP_DATA_PATH: LwM2mPath = Object.freeze({ objectId: 19, instanceId: UPLINK_INSTANCE, resourceId: 0 });
+const FIRMWARE_STATE_PATH: LwM2mPath = Object.freeze({ objectId: 5, instanceId: 0, resourceId: 3 });
+
+const STATUS_FOR_OUTCOME: Readonly<Record<NotifyOutcome, SendStatus>> = Object.freeze({
+  acknowledged: SendStatus.SentSuccess,
+  sent: SendStatus.SentSuccess,
+  reset: SendStatus.SentGetRst,
+  timeout: SendStatus.SentTimeOut,
+  failed: SendStatus.SentFail,
+  cancelled: SendStatus.SentFail,
+});
+
+/**
+ * The Agent Tiny open API on the LwM2M engine: init (validated parameters),
+ * bind (device information and hooks; non-blocking), dataReport (queued,
+ * paced, each report ending in exactly one final status), dataChange,
+ * reconnect, and deinit (deregisters, ends every pending report, releases
+ * the endpoint).
+ */
+export class AgentTiny {
+  private readonly platform: Platform;
+  private readonly server: Required<ServerParams>;
+  private readonly params: AgentParams;
+  private readonly options: AgentOptions;
+  private readonly queues = new Map<number, ReportQueue>();
+  private client: LwM2mClient | undefined;
+  private listener: AgentEventListener = () => undefined;
+  private errors: DeviceErrors | undefined;
+  private lastUplink: Uint8Array = new Uint8Array(0);
+  private ended = false;
+
+  private constructor(platform: Platform, params: AgentParams, server: Required<ServerParams>, options: AgentOptions) {
+    this.platform = platform;
+    this.params = params;
+    this.server = server;
+    this.options = options;
+    for (const type of [ReportType.AppData, ReportType.FirmwareUpdateState]) this.queues.set(type, new ReportQueue(server.storingCount));
+  }
+
+  /** atiny_init: checks every parameter; throws AgentError(ARG_INVALID) naming the first bad one. */
+  static init(params: AgentParams, platform: Platform, options: AgentOptions = {}): AgentTiny {
+    return new AgentTiny(platform, params, validateParams(params), options);
+  }
+
+  /** The LwM2M client, once bound. */
+  get lwm2m(): LwM2mClient | undefined {
+    return this.client;
+  }
+
+  get deviceErrors(): DeviceErrors | undefined {
+    return this.errors;
+  }
+
+  /** atiny_bind: builds the objects and starts registering; returns at once (everything after is event-driven). */
+  bind(info: DeviceInfo, hooks: DeviceHooks, onEvent?: AgentEventListener): void {
+    if (this.client) throw new AgentError(AgentCode.Err, "bind() was already called");
+    if (this.ended) throw new AgentError(AgentCode.Err, "the agent was deinitialised");
+    validateDeviceInfo(info);
+    if (onEvent) this.listener = onEvent;
+    const store = createStandardStore();
+    this.errors = installDeviceHooks(store, info, hooks);
+    const binaryData = store.get(19)!;
+    for (const instanceId of [UPLINK_INSTANCE, DOWNLINK_INSTANCE]) {
+      const instance = binaryData.instance(instanceId) ?? binaryData.createInstance(instanceId);
+      instance.bind(0, {
+        ...(instanceId === UPLINK_INSTANCE ? { read: () => new Map([[0, this.lastUplink]]) } : {}),
+        write: (value) => {
+          const data = value instanceof Map ? value.get(Math.max(...Array.from(value.keys()))) : value;
+          if (!(data instanceof Uint8Array)) return ResponseCode.BadRequest;
+          return hooks.writeAppData?.(data, instanceId);
+        },
+      });
+    }
+    const firmware = store.get(5)!.createInstance(0);
+    firmware.set(3, hooks.getFirmwareState?.() ?? 0);
+    firmware.set(5, 0);
+    firmware.set(1, "");
+    firmware.set(9, 0);
+    const { iotServer, bootstrapServer } = this.params;
+    const platform = this.platform;
+    this.client = new LwM2mClient({
+      endpointName: info.endpointName,
+      transport: this.options.transport ?? new UdpTransport(platform.net),
+      time: platform.time,
+      random: platform.random,
+      log: platform.log.child("lwm2m"),
+      resolve: (host, callback) => platform.net.resolve(host, callback),
+      settings: platform.settings,
+      store,
+      coap: this.options.coap,
+      ...(this.server.bootstrapMode !== "client-initiated" && iotServer ? { servers: [{ uri: iotServer.uri, lifetime: this.server.lifetime, binding: this.server.binding }] } : {}),
+      ...(this.server.bootstrapMode !== "factory" && bootstrapServer
+        ? { bootstrap: { uri: bootstrapServer.uri, mode: this.server.bootstrapMode, holdOffSeconds: this.server.holdOffTime } }
+        : {}),
+      onEvent: (event) => this.lifecycle(event),
+      onSubscribed: (path, subscribed) => {
+        if (formatPath(path) === formatPath(APP_DATA_PATH) || formatPath(path) === "/19/0" || formatPath(path) === "/19") {
+          this.listener(subscribed ? AgentEvent.DataSubscribe : AgentEvent.DataUnsubscribe, ReportType.AppData);
+          if (subscribed) this.pumpAll();
+        }
+        if (subscribed && formatPath(path) === formatPath(FIRMWARE_STATE_PATH)) this.pumpAll();
+      },
+    });
+    this.client.start();
+  }
+
+  /**
+   * atiny_data_report: queues `buf` (1..1024 bytes) for the observers of
+   * /19/0/0 (APP_DATA) or /5/0/3 (FIRMWARE_UPDATE_STATE, buf[0] = state).
+   * Returns ARG_INVALID, CLIENT_UNREGISTERED before bind, or
+   * RESOURCE_NOT_ENOUGH when storingCount reports are already waiting.
+   */
+  dataReport(report: DataReport): AgentCode {
+    if (!report || !(report.buf instanceof Uint8Array) || report.buf.length === 0 || report.buf.length > MAX_REPORT_DATA_LEN) return AgentCode.ArgInvalid;
+    if (report.type !== ReportType.AppData && report.type !== ReportType.FirmwareUpdateState) return AgentCode.ArgInvalid;
+    if (!Number.isInteger(report.cookie)) return AgentCode.ArgInvalid;
+    if (!this.client || this.ended) return AgentCode.ClientUnregistered;
+    const queue = this.queues.get(report.type)!;
+    const queued = queue.push(report);
+    if (!queued) return AgentCode.ResourceNotEnough;
+    this.platform.time.setTimer(0, () => this.pump(report.type));
+    return AgentCode.Ok;
+  }
+
+  /** atiny_data_change: tells observers of `uri` (e.g. "/3/0/9") that its value changed. */
+  dataChange(uri: string): AgentCode {
+    const path = parsePathString(uri);
+    if (!path) return AgentCode.ArgInvalid;
+    if (!this.client || this.client.registrationState() !== "registered") return AgentCode.ClientUnregistered;
+    const object = this.client.store.get(path.objectId);
+    const instance = path.instanceId === undefined ? undefined : object?.instance(path.instanceId);
+    if (!instance) return AgentCode.ResourceNotFound;
+    instance.notifyChanged(path.resourceId);
+    return AgentCode.Ok;
+  }
+
+  /** atiny_reconnect: registers again with every server. */
+  reconnect(): void {
+    this.client?.updateRegistration();
+  }
+
+  /** atiny_deinit: ends every pending report (NOT_SENT, or SENT_FAIL when on the wire), deregisters and releases the endpoint. */
+  deinit(done: () => void = () => undefined): void {
+    if (this.ended) return done();
+    this.ended = true;
+    for (const queue of this.queues.values()) queue.drain(SendStatus.NotSent, SendStatus.SentFail);
+    if (!this.client) return done();
+    this.client.stop(done);
+  }
+
+  private lifecycle(event: LifecycleEvent): void {
+    this.options.onLifecycle?.(event);
+    if (event.type === "registered") {
+      this.listener(AgentEvent.RegOk);
+      this.pumpAll();
+    } else if (event.type === "error") this.listener(AgentEvent.RegFail);
+  }
+
+  private pumpAll(): void {
+    for (const type of this.queues.keys()) this.pump(type as ReportType);
+  }
+
+  /** Sends the next report of `type` to its observers, one at a time, or marks the waiting ones SEND_PENDING. */
+  private pump(type: ReportType): void {
+    const client = this.client;
+    const queue = this.queues.get(type)!;
+    if (!client || this.ended || queue.inFlight) return;
+    const path = type === ReportType.AppData ? APP_DATA_PATH : FIRMWARE_STATE_PATH;
+    const observers = client.observersOf(path).filter((observer) => observer.active);
+    if (observers.length === 0 || client.registrationState() !== "registered") {
+      for (const waiting of queue.pending()) queue.tell(waiting, SendStatus.SendPending);
+      return;
+    }
+    const queued = queue.next();
+    if (!queued) return;
+    this.send(type, queue, queued, observers);
+  }
+
+  private send(type: ReportType, queue: ReportQueue, queued: QueuedReport, observers: Observer[]): void {
+    const buf = queued.report.buf;
+    let response;
+    if (type === ReportType.AppData) {
+      this.lastUplink = buf;
+      response = { code: ResponseCode.Content, contentFormat: ContentFormat.OctetStream, payload: buf };
+    } else {
+      const state = buf[0]!;
+      this.client!.store.get(5)!.instance(0)!.set(3, state);
+      this.listener(AgentEvent.FotaState, state);
+      response = { code: ResponseCode.Content, contentFormat: ContentFormat.TextPlain, payload: Uint8Array.of(0x30 + Math.min(state, 9)) };
+    }
+    queue.tell(queued, SendStatus.SentWaitResponse);
+    let remaining = observers.length;
+    let worst: SendStatus = SendStatus.SentSuccess;
+    const settle = (outcome: NotifyOutcome) => {
+      const status = STATUS_FOR_OUTCOME[outcome];
+      if (status !== SendStatus.SentSuccess && worst === SendStatus.SentSuccess) worst = status;
+      if (--remaining > 0) return;
+      queue.tell(queued, worst);
+      this.platform.time.setTimer(0, () => this.pump(type));
+    };
+    for (const observer of observers) {
+      if (!observer.notify(response, { confirmable: true, onDone: settle })) settle("failed");
+    }
+  }
+}
