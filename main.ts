@@ -1,75 +1,160 @@
 import config from "mc/config";
 import { createPlatform } from "hal/port";
 import type { Platform } from "./hal/platform.js";
+import { AgentTiny } from "./modules/agent/agent.js";
+import { AgentCode, AgentEvent, ReportType, SEND_STATUS_NAMES } from "./modules/agent/constants.js";
+import type { DeviceHooks } from "./modules/agent/device-hooks.js";
+import type { AgentParams } from "./modules/agent/params.js";
+import { readFirmwareSettings } from "./modules/app/firmware-settings.js";
 
-/** Version of this firmware, reported in the start-up log (and later in /3/0/3). */
+/** Version of this firmware, reported in /3/0/3 and the start-up log. */
 export const FIRMWARE_VERSION = "0.1.0";
 
-const DEFAULT_HEARTBEAT_SECONDS = 60;
 const BOOT_COUNT_KEY = "boot.count";
 
 /**
- * The firmware application. Moddable calls the default export of the main
- * module at start-up; the host runner does the same inside XS.
+ * The demo firmware, like Agent Tiny's agent_tiny_demo: it registers with an
+ * LwM2M server, reports a sensor-like value every few seconds and logs each
+ * report's status, takes downlink data on /19/1/0 and answers every device
+ * hook with values of the platform it runs on. Moddable calls the default
+ * export of the main module at start-up; the host runner does the same in XS.
  */
 export default function main(): void {
   const platform = createPlatform(config);
   const log = platform.log.child("main");
   log.info(`firmware ${FIRMWARE_VERSION} starting on ${platform.name}`);
   try {
-    bringUp(platform);
+    run(platform);
   } catch (error) {
-    log.error(`start-up failed: ${describe(error)}`);
+    log.error(`start-up failed: ${error instanceof Error ? error.message : String(error)}`);
     throw error;
   }
 }
 
-function bringUp(platform: Platform): void {
+function run(platform: Platform): void {
   const log = platform.log.child("main");
-
   const previousBoots = platform.settings.get(BOOT_COUNT_KEY);
   const bootCount = (typeof previousBoots === "number" ? previousBoots : 0) + 1;
   platform.settings.set(BOOT_COUNT_KEY, bootCount);
-  log.info(`boot #${bootCount}; settings: ${platform.settings.keys().length} keys`);
-
   platform.firmware.init();
-  const activation = platform.firmware.getActivateResult();
-  log.info(`firmware storage: ${platform.firmware.capacity} bytes for images; last activation: ${activation}`);
-
   const memory = platform.memory.stats();
-  log.info(`memory budget: ${memory.bytesTotal} bytes in ${memory.pools.map((pool) => `${pool.blocks}x${pool.blockSize}`).join(" + ")}`);
+  log.info(`boot #${bootCount}; firmware storage ${platform.firmware.capacity} bytes (last activation: ${platform.firmware.getActivateResult()}); memory budget ${memory.bytesTotal} bytes`);
 
-  const sample = new Uint8Array(4);
-  platform.random.fill(sample);
-  log.debug(`random source ok (${toHex(sample)})`);
-  log.info(`network: datagrams up to ${platform.net.maxDatagramSize} bytes; wall clock ${new Date(platform.time.wallClockMs()).toISOString()}`);
+  const settings = readFirmwareSettings(config, platform.settings);
+  log.info(`server ${settings.server}, endpoint "${settings.endpoint}", lifetime ${settings.lifetime} s, binding ${settings.binding}${settings.bootstrap ? `, bootstrap ${settings.bootstrap}` : ""}; report every ${settings.reportIntervalMs} ms`);
+  const params: AgentParams = {
+    server: { binding: settings.binding, lifetime: settings.lifetime, storingCount: 8, bootstrapMode: settings.bootstrap ? "sequence" : "factory", holdOffTime: 0 },
+    iotServer: { uri: settings.server, ...(settings.psk ? { pskId: settings.pskId!, psk: settings.psk } : {}) },
+    ...(settings.bootstrap ? { bootstrapServer: { uri: settings.bootstrap } } : {}),
+  };
+  const agent = AgentTiny.init(params, platform, {
+    onLifecycle: (event) => {
+      if (event.type === "registered") log.info(`registered with server ${event.shortServerId} at ${event.location}`);
+      else if (event.type === "error") log.warn(`registration problem (${event.reason}${event.temporary ? `, retry in ${Math.round((event.retryInMs ?? 0) / 1000)} s` : ", halted"}): ${event.message}`);
+      else if (event.type === "unregistered") log.info("deregistered");
+    },
+  });
+  const agentLog = platform.log.child("agent");
+  agent.bind({ endpointName: settings.endpoint, manufacturer: "Moddable Example", deviceType: "demo-sensor" }, deviceHooks(platform, agentLog), (event, arg) => {
+    const names: Record<number, string> = { [AgentEvent.RegOk]: "REG_OK", [AgentEvent.RegFail]: "REG_FAIL", [AgentEvent.DataSubscribe]: "DATA_SUBSCRIBE", [AgentEvent.DataUnsubscribe]: "DATA_UNSUBSCRIBE", [AgentEvent.FotaState]: "FOTA_STATE" };
+    agentLog.info(`event ${names[event] ?? event}${arg === undefined ? "" : ` (${arg})`}`);
+  });
 
-  const heartbeatMs = seconds(config["heartbeat"], DEFAULT_HEARTBEAT_SECONDS) * 1000;
-  let heartbeat = platform.time.setTimer(heartbeatMs, function beat() {
-    const stats = platform.memory.stats();
-    log.info(`alive, uptime ${Math.round(platform.time.monotonicMs() / 1000)} s, buffers in use ${stats.bytesInUse}/${stats.bytesTotal} bytes`);
-    heartbeat = platform.time.setTimer(heartbeatMs, beat);
+  let cookie = 0;
+  let reporter = platform.time.setTimer(settings.reportIntervalMs, function report() {
+    const value = sensorValue(platform);
+    const id = ++cookie;
+    const code = agent.dataReport({
+      type: ReportType.AppData,
+      cookie: id,
+      buf: asciiBytes(`t=${value.toFixed(2)}`),
+      callback: (_type, reportCookie, status) => agentLog.info(`report #${reportCookie}: ${SEND_STATUS_NAMES[status]}`),
+    });
+    if (code !== AgentCode.Ok) agentLog.warn(`report #${id} refused (${code === AgentCode.ResourceNotEnough ? "queue full" : `code ${code}`})`);
+    reporter = platform.time.setTimer(settings.reportIntervalMs, report);
   });
 
   platform.onStop((done) => {
-    platform.time.clearTimer(heartbeat);
-    log.info("stopping");
-    done();
+    platform.time.clearTimer(reporter);
+    log.info("stopping: deregistering");
+    agent.deinit(() => {
+      log.info("stopped");
+      done();
+    });
   });
-  log.info(`HAL up; heartbeat every ${heartbeatMs / 1000} s`);
 }
 
-function seconds(value: unknown, fallback: number): number {
-  const parsed = typeof value === "number" ? value : typeof value === "string" ? Number(value) : NaN;
-  return Number.isFinite(parsed) && parsed > 0 ? parsed : fallback;
+/** A temperature-like value: a slow wave plus noise from the random source. */
+function sensorValue(platform: Platform): number {
+  const noise = new Uint8Array(1);
+  platform.random.fill(noise);
+  return 21 + 3 * Math.sin(platform.time.monotonicMs() / 60000) + (noise[0]! - 128) / 256;
 }
 
-function toHex(bytes: Uint8Array): string {
+function deviceHooks(platform: Platform, log: ReturnType<Platform["log"]["child"]>): DeviceHooks {
+  const startedAt = platform.time.monotonicMs();
+  let utcOffset = "+00:00";
+  let timezone = "UTC";
+  const settingSerial = platform.settings.get("device.serial");
+  let serial = typeof settingSerial === "string" ? settingSerial : "";
+  if (!serial) {
+    const bytes = new Uint8Array(4);
+    platform.random.fill(bytes);
+    serial = `XS-${Array.from(bytes, (b) => (b < 16 ? "0" : "") + b.toString(16)).join("")}`;
+    platform.settings.set("device.serial", serial);
+  }
+  return {
+    getModelNumber: () => platform.name,
+    getSerialNumber: () => serial,
+    getFirmwareVersion: () => FIRMWARE_VERSION,
+    reboot: () => {
+      log.warn("reboot requested by the server");
+      platform.restart();
+    },
+    factoryReset: () => {
+      log.warn("factory reset requested by the server");
+      for (const key of platform.settings.keys()) platform.settings.delete(key);
+      platform.restart();
+    },
+    getPowerSources: () => [1], // internal battery
+    getSourceVoltages: () => [3700],
+    getPowerCurrents: () => [42],
+    getBatteryLevel: () => Math.max(5, 100 - Math.floor((platform.time.monotonicMs() - startedAt) / 60000)),
+    getMemoryFree: () => Math.floor((platform.memory.stats().bytesTotal - platform.memory.stats().bytesInUse) / 1024),
+    getMemoryTotal: () => Math.floor(platform.memory.stats().bytesTotal / 1024),
+    getCurrentTime: () => Math.floor(platform.time.wallClockMs() / 1000),
+    setCurrentTime: (seconds) => platform.time.setWallClockMs(seconds * 1000),
+    getUtcOffset: () => utcOffset,
+    setUtcOffset: (offset) => void (utcOffset = offset),
+    getTimezone: () => timezone,
+    setTimezone: (zone) => void (timezone = zone),
+    getBindingModes: () => "UQ",
+    getNetworkBearer: () => (platform.name.indexOf("esp32") >= 0 ? 21 : 41), // WLAN or Ethernet
+    getSignalStrength: () => -55,
+    getLinkQuality: () => 90,
+    getLinkUtilization: () => 3,
+    getCellId: () => 0,
+    getIpAddresses: () => ["127.0.0.1"],
+    getLatitude: () => 52.52,
+    getLongitude: () => 13.405,
+    getAltitude: () => 34,
+    getSpeed: () => 0,
+    getTimestamp: () => Math.floor(platform.time.wallClockMs() / 1000),
+    writeAppData: (data, instanceId) => log.info(`downlink on /19/${instanceId}: "${asciiText(data)}"`),
+    updatePsk: (identity) => log.info(`new PSK for "${identity}"`),
+  };
+}
+
+function asciiBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0x7f;
+  return bytes;
+}
+
+function asciiText(bytes: Uint8Array): string {
   let text = "";
-  for (let i = 0; i < bytes.length; i++) text += (bytes[i]! < 16 ? "0" : "") + bytes[i]!.toString(16);
+  for (let i = 0; i < bytes.length; i++) text += bytes[i]! >= 0x20 && bytes[i]! < 0x7f ? String.fromCharCode(bytes[i]!) : ".";
   return text;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+

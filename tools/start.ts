@@ -1,95 +1,191 @@
 /**
- * `npm start`: runs the firmware (main.ts) inside the XS engine on this
- * machine, with Node doing its I/O, until SIGINT or SIGTERM.
+ * `npm start`: the firmware (main.ts) in the XS engine on this machine, with
+ * Node doing its I/O. Without --server it also runs the development LwM2M
+ * server on loopback, which observes the device's reports and sends it
+ * commands, so the console shows the whole exchange.
  */
+import fs from "node:fs";
+import type http from "node:http";
 import path from "node:path";
-import { FirmwareHost, BUILD_ROOT } from "../hal/host/node/firmware-host.js";
 import type { NetFaults } from "../hal/host/faults/faulty-net.js";
+import { BUILD_ROOT, FirmwareHost } from "../hal/host/node/firmware-host.js";
+import { createNodePlatform } from "../hal/host/node/node-platform.js";
 import { isLogLevel } from "../hal/log.js";
+import { parseServerUri } from "../modules/lwm2m/server-uri.js";
+import { describeEvent } from "./dev-server/describe.js";
+import { startHttpApi } from "./dev-server/http-api.js";
+import { LwM2mDevServer, type ServerEvent } from "./dev-server/server.js";
 
 const USAGE = `usage: npm start -- [options] [name=value ...]
 
-  name=value            configuration value for the firmware (read through mc/config,
-                        as mcconfig's name=value arguments are on Moddable)
-  --log LEVEL           error | warn | info | debug | trace (default info)
-  --state-dir DIR       non-volatile memory of the host device: settings.json and
-                        firmware.bin (default .xs-run/state)
-  --net-loss P          drop each datagram with probability P (0..1)
-  --net-duplicate P     deliver each datagram twice with probability P
-  --net-reorder P       hold back a datagram so later ones overtake it, probability P
-  --net-delay MIN-MAX   delay every datagram by MIN..MAX ms
-  --seed N              seed of the fault decisions (default 1)
-  --help                this text`;
+  --server coap://HOST:PORT   run the firmware alone against this LwM2M server
+                              (without it, a development server runs on loopback)
+  --endpoint NAME             LwM2M endpoint name (default xs-lwm2m-demo)
+  --lifetime S                registration lifetime in seconds (default 300)
+  --binding U|UQ              binding; UQ is queue mode (default U)
+  --bootstrap coap://HOST:PORT  bootstrap server (sequence mode: the server first)
+  --psk-id ID --psk HEX       DTLS PSK credentials (coaps:// servers; not available yet)
+  --report-interval MS        time between reports (default 5000)
+  --dev-server-port N         CoAP port of the development server (default 5683; 0 picks one)
+  --http-port N               its HTTP/JSON API (default 8080; 0 turns it off)
+  --log LEVEL                 error | warn | info | debug | trace (default info)
+  --state-dir DIR             the host device's non-volatile memory (default .xs-run/state)
+  --net-loss P, --net-duplicate P, --net-reorder P, --net-delay MIN-MAX, --seed N
+                              faults on the firmware's UDP traffic (probabilities 0..1)
+  name=value                  any other configuration value, read through mc/config
+  --help                      this text`;
+
+const VALUE_FLAGS: readonly string[] = Object.freeze([
+  "--server", "--bootstrap", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-port", "--http-port",
+  "--log", "--state-dir", "--net-loss", "--net-duplicate", "--net-reorder", "--net-delay", "--seed",
+]);
 
 interface StartOptions {
   config: Record<string, string>;
   stateDir: string;
+  devServerPort: number;
+  httpPort: number;
   faults: { loss?: number; duplicate?: number; reorder?: number; delayMs?: [number, number]; seed?: number };
 }
 
 function parse(argv: string[]): StartOptions {
-  const options: StartOptions = { config: {}, stateDir: path.resolve(".xs-run", "state"), faults: {} };
-  const probability = (flag: string, text: string | undefined): number => {
+  const options: StartOptions = { config: {}, stateDir: path.resolve(".xs-run", "state"), devServerPort: 5683, httpPort: 8080, faults: {} };
+  const probability = (flag: string, text: string): number => {
     const value = Number(text);
-    if (text === undefined || !(value >= 0 && value <= 1)) throw new Error(`${flag} needs a probability between 0 and 1, got "${text ?? ""}"`);
+    if (!(value >= 0 && value <= 1) || text.trim() === "") throw new Error(`${flag} needs a probability between 0 and 1, got "${text}"`);
     return value;
+  };
+  const positive = (flag: string, text: string, min = 1): string => {
+    if (!/^[0-9]+$/.test(text) || Number(text) < min) throw new Error(`${flag} needs a whole number of at least ${min}, got "${text}"`);
+    return text;
+  };
+  const port = (flag: string, text: string): number => {
+    const value = Number(text);
+    if (!/^[0-9]+$/.test(text) || value > 65535) throw new Error(`${flag} needs a port number, got "${text}"`);
+    return value;
+  };
+  const uri = (flag: string, text: string): string => {
+    if (!parseServerUri(text)) throw new Error(`${flag} needs coap://HOST:PORT or coaps://HOST:PORT, got "${text}"`);
+    return text;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const next = () => {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`${arg} needs a value`);
-      return value;
-    };
+    if (arg === "--help" || arg === "-h") {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(arg);
+    if (match) {
+      options.config[match[1]!] = match[2]!;
+      continue;
+    }
+    if (VALUE_FLAGS.indexOf(arg) < 0) throw new Error(`unknown option "${arg}"`);
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     switch (arg) {
-      case "--help":
-      case "-h":
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
+      case "--server":
+        options.config["server"] = uri(arg, value);
         break;
-      case "--log": {
-        const level = next();
-        if (!isLogLevel(level)) throw new Error(`--log must be one of error, warn, info, debug, trace; got "${level}"`);
-        options.config["log"] = level;
+      case "--bootstrap":
+        options.config["bootstrap"] = uri(arg, value);
         break;
-      }
+      case "--endpoint":
+        if (!/^[!-~]{1,64}$/.test(value) || /[&=?#/]/.test(value)) throw new Error(`--endpoint must be 1..64 printable characters without & = ? # /, got "${value}"`);
+        options.config["endpoint"] = value;
+        break;
+      case "--lifetime":
+        options.config["lifetime"] = positive(arg, value);
+        break;
+      case "--binding":
+        if (value !== "U" && value !== "UQ") throw new Error(`--binding must be U or UQ, got "${value}"`);
+        options.config["binding"] = value;
+        break;
+      case "--psk-id":
+        options.config["pskId"] = value;
+        break;
+      case "--psk":
+        if (!/^([0-9a-fA-F]{2})+$/.test(value)) throw new Error(`--psk needs the key as hex pairs, got "${value}"`);
+        options.config["psk"] = value;
+        break;
+      case "--report-interval":
+        options.config["reportInterval"] = positive(arg, value, 100);
+        break;
+      case "--dev-server-port":
+        options.devServerPort = port(arg, value);
+        break;
+      case "--http-port":
+        options.httpPort = port(arg, value);
+        break;
+      case "--log":
+        if (!isLogLevel(value)) throw new Error(`--log must be one of error, warn, info, debug, trace; got "${value}"`);
+        options.config["log"] = value;
+        break;
       case "--state-dir":
-        options.stateDir = path.resolve(next());
+        options.stateDir = path.resolve(value);
         break;
       case "--net-loss":
-        options.faults.loss = probability(arg, next());
+        options.faults.loss = probability(arg, value);
         break;
       case "--net-duplicate":
-        options.faults.duplicate = probability(arg, next());
+        options.faults.duplicate = probability(arg, value);
         break;
       case "--net-reorder":
-        options.faults.reorder = probability(arg, next());
+        options.faults.reorder = probability(arg, value);
         break;
       case "--net-delay": {
-        const text = next();
-        const match = /^(\d+)(?:-(\d+))?$/.exec(text);
-        if (!match) throw new Error(`--net-delay needs MIN-MAX in ms, got "${text}"`);
-        const min = Number(match[1]);
-        const max = Number(match[2] ?? match[1]);
-        if (max < min) throw new Error(`--net-delay: ${max} is below ${min}`);
-        options.faults.delayMs = [min, max];
+        const delay = /^(\d+)(?:-(\d+))?$/.exec(value);
+        if (!delay || Number(delay[2] ?? delay[1]) < Number(delay[1])) throw new Error(`--net-delay needs MIN-MAX in ms, got "${value}"`);
+        options.faults.delayMs = [Number(delay[1]), Number(delay[2] ?? delay[1])];
         break;
       }
-      case "--seed": {
-        const text = next();
-        const seed = Number(text);
-        if (!Number.isInteger(seed)) throw new Error(`--seed needs an integer, got "${text}"`);
-        options.faults.seed = seed;
+      case "--seed":
+        if (!/^-?[0-9]+$/.test(value)) throw new Error(`--seed needs an integer, got "${value}"`);
+        options.faults.seed = Number(value);
         break;
-      }
-      default: {
-        const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(arg);
-        if (!match) throw new Error(`unknown option "${arg}"`);
-        options.config[match[1]!] = match[2]!;
-      }
     }
   }
+  if ((options.config["pskId"] === undefined) !== (options.config["psk"] === undefined)) throw new Error("give --psk-id and --psk together");
   return options;
+}
+
+/** The development server inside `npm start`: it observes reports and sends a command now and then. */
+async function startDevServer(options: StartOptions): Promise<{ port: number; close: () => void }> {
+  const stateDir = path.join(options.stateDir, "dev-server");
+  fs.mkdirSync(stateDir, { recursive: true });
+  const platform = createNodePlatform({ stateDir, logLevel: "warn" });
+  const server = new LwM2mDevServer({ platform, port: options.devServerPort });
+  let commandTimer: ReturnType<typeof setInterval> | undefined;
+  let commands = 0;
+  server.on("event", (event: ServerEvent) => {
+    if (event.type === "command" && event.command.status !== "success" && event.command.status !== "waiting") return;
+    process.stdout.write(`[server] ${describeEvent(event)}\n`);
+    if (event.type === "registered") {
+      const endpoint = event.endpoint;
+      server.observe(endpoint, "/19/0/0").catch((error: Error) => process.stdout.write(`[server] observe failed: ${error.message}\n`));
+      clearInterval(commandTimer);
+      commandTimer = setInterval(() => server.sendCommand(endpoint, new TextEncoder().encode(`led ${++commands % 2 ? "on" : "off"}`), { expiresInMs: 60000 }), 7000);
+    }
+  });
+  const deadline = Date.now() + 2000;
+  while (!server.port && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!server.port) throw new Error(`the development server could not bind UDP port ${options.devServerPort}`);
+  let http: http.Server | undefined;
+  if (options.httpPort) {
+    http = await startHttpApi(server, options.httpPort).catch((error: Error) => {
+      process.stdout.write(`[server] HTTP API not started (${error.message}); use --http-port to pick another port\n`);
+      return undefined;
+    });
+  }
+  process.stdout.write(`[server] development LwM2M server on coap://127.0.0.1:${server.port}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""}\n`);
+  return {
+    port: server.port,
+    close: () => {
+      clearInterval(commandTimer);
+      http?.close();
+      server.close();
+      platform.close();
+    },
+  };
 }
 
 async function run(): Promise<void> {
@@ -100,7 +196,17 @@ async function run(): Promise<void> {
     process.stderr.write(`npm start: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);
   }
-  const faulty = options.faults.loss !== undefined || options.faults.duplicate !== undefined || options.faults.reorder !== undefined || options.faults.delayMs !== undefined;
+  let devServer: { port: number; close: () => void } | undefined;
+  if (!options.config["server"]) {
+    try {
+      devServer = await startDevServer(options);
+    } catch (error) {
+      process.stderr.write(`npm start: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+    options.config["server"] = `coap://127.0.0.1:${devServer.port}`;
+  }
+  const faulty = Object.keys(options.faults).some((key) => key !== "seed");
   const host = new FirmwareHost({
     stateDir: options.stateDir,
     config: options.config,
@@ -110,13 +216,17 @@ async function run(): Promise<void> {
       void host.stop().then(() => process.exit(1));
     },
   });
-  process.stdout.write(`[host] running firmware in XS (xsnap-worker) from ${path.relative(process.cwd(), BUILD_ROOT) || "."}; state in ${options.stateDir}; Ctrl-C stops\n`);
+  process.stdout.write(`[host] running the firmware in XS (xsnap-worker) from ${path.relative(process.cwd(), BUILD_ROOT) || "."}; state in ${options.stateDir}; Ctrl-C stops\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`[host] ${signal}: stopping firmware\n`);
-    void host.stop().then(() => process.exit(0));
+    process.stdout.write(`[host] ${signal}: stopping the firmware\n`);
+    void host.stop().then(() => {
+      devServer?.close();
+      // Let the console lines already written reach a pipe or file before exiting.
+      process.stdout.write("", () => process.exit(0));
+    });
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -125,6 +235,7 @@ async function run(): Promise<void> {
   } catch (error) {
     process.stderr.write(`[host] firmware did not start: ${(error as Error).message}\n`);
     await host.stop(0);
+    devServer?.close();
     process.exit(1);
   }
 }

@@ -43,26 +43,39 @@ function runStart(args: string[], readyLine?: RegExp): Promise<Run> {
 }
 
 describe("npm start (firmware in XS on the host)", () => {
-  test("logs its start-up from XS and exits 0 on SIGINT", async () => {
+  test("with the development server: registers, reports are acknowledged, a command is delivered; SIGINT deregisters and exits 0", async () => {
     const stateDir = temporaryDir();
-    const run = await runStart(["--state-dir", stateDir, "heartbeat=1"], /HAL up/);
+    const run = await runStart(["--state-dir", stateDir, "--dev-server-port", "0", "--http-port", "0", "--report-interval", "300"], /downlink on \/19\/1: "led on"/);
     expect(run.output).toMatch(/I main: firmware \d+\.\d+\.\d+ starting on host\/xs/);
-    expect(run.output).toMatch(/boot #1/);
-    expect(run.output).toMatch(/I main: stopping/);
+    expect(run.output).toMatch(/\[server\] registered xs-lwm2m-demo at \/rd\/1/);
+    expect(run.output).toMatch(/I agent: report #1: SENT_SUCCESS/);
+    expect(run.output).toMatch(/\[server\] command #1 to xs-lwm2m-demo: success/);
+    expect(run.output).toMatch(/I lwm2m\/server1: deregistered \(2\.02\)/);
+    expect(run.output).toMatch(/I main: stopped/);
     expect(run.code).toBe(0);
-    const again = await runStart(["--state-dir", stateDir], /HAL up/);
+    const again = await runStart(["--state-dir", stateDir, "--dev-server-port", "0", "--http-port", "0"], /REG_OK/);
     expect(again.output).toMatch(/boot #2/);
+    expect(again.code).toBe(0);
     fs.rmSync(stateDir, { recursive: true, force: true });
-  }, 30000);
+  }, 40000);
 
   test("bad options get a clear message and a non-zero exit", async () => {
-    const run = await runStart(["--net-loss", "2"]);
-    expect(run.code).toBe(2);
-    expect(run.output).toMatch(/--net-loss needs a probability between 0 and 1/);
-    const unknown = await runStart(["--frobnicate"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.output).toMatch(/unknown option "--frobnicate"/);
-  }, 30000);
+    const cases: [string[], RegExp][] = [
+      [["--net-loss", "2"], /--net-loss needs a probability between 0 and 1/],
+      [["--frobnicate"], /unknown option "--frobnicate"/],
+      [["--server", "http://x"], /--server needs coap:\/\/HOST:PORT/],
+      [["--binding", "T"], /--binding must be U or UQ/],
+      [["--lifetime", "0"], /--lifetime needs a whole number of at least 1/],
+      [["--psk", "zz"], /--psk needs the key as hex pairs/],
+      [["--psk-id", "me"], /give --psk-id and --psk together/],
+      [["--server"], /--server needs a value/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runStart(args);
+      expect(run.code).toBe(2);
+      expect(run.output).toMatch(message);
+    }
+  }, 60000);
 });
 
 describe("XS failures are reported, never silent", () => {

@@ -10,7 +10,8 @@ import readline from "node:readline";
 import { createNodePlatform } from "../../hal/host/node/node-platform.js";
 import { isLogLevel } from "../../hal/log.js";
 import { startHttpApi } from "./http-api.js";
-import { LwM2mDevServer, type DmResult, type ServerEvent } from "./server.js";
+import { describeEvent, show } from "./describe.js";
+import { LwM2mDevServer, type ServerEvent } from "./server.js";
 
 const USAGE = `usage: npm run dev-server -- [--coap-port N] [--http-port N] [--log LEVEL]
 
@@ -50,29 +51,6 @@ function parse(argv: string[]): { coapPort: number; httpPort: number; log: strin
     } else throw new Error(`unknown option "${arg}"`);
   }
   return options;
-}
-
-function show(result: DmResult): string {
-  if (result.values) return `${result.code} ${result.values.map((v) => `${v.path}=${JSON.stringify(v.value)}`).join(" ")}`;
-  if (result.text !== undefined) return `${result.code} ${result.text}`;
-  return result.code;
-}
-
-export function describeEvent(event: ServerEvent): string {
-  switch (event.type) {
-    case "registered":
-      return `registered ${event.endpoint} at ${event.location} (lifetime ${event.lifetime} s, binding ${event.binding}, LwM2M ${event.version}): ${event.objects.join(",")}`;
-    case "updated":
-      return `update from ${event.endpoint}`;
-    case "deregistered":
-      return `${event.endpoint} ${event.reason === "expired" ? "expired (no update within its lifetime)" : "deregistered"}`;
-    case "notification":
-      return `notification ${event.endpoint} ${event.path}: ${show(event.result)}`;
-    case "send":
-      return `send from ${event.endpoint}: ${show(event.result)}`;
-    case "command":
-      return `command #${event.command.id} to ${event.command.endpoint}: ${event.command.status}${event.command.result ? ` (${event.command.result})` : ""}`;
-  }
 }
 
 async function main(): Promise<void> {

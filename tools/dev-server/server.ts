@@ -189,6 +189,7 @@ export class LwM2mDevServer extends EventEmitter {
     const base = { code: codeString(code), success: codeClass(code) === 2, ...(format !== undefined ? { format } : {}), ...(payload.length ? { payloadHex: toHex(payload) } : {}) };
     if (!payload.length) return base;
     if (format === ContentFormat.LinkFormat || format === undefined || codeClass(code) !== 2) return { ...base, text: utf8Decode(payload) };
+    if (canonicalFormat(format) === ContentFormat.OctetStream && payload.every((byte) => byte >= 0x20 && byte < 0x7f)) return { ...base, text: utf8Decode(payload) };
     try {
       const lookup = (objectId: number, resourceId: number) => this.definitions.get(objectId)?.resource(resourceId);
       const entries = decodeWrite(path, format, payload, lookup);

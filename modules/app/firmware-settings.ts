@@ -1,0 +1,69 @@
+import type { FirmwareConfig } from "../../hal/platform.js";
+import type { SettingsStore } from "../../hal/storage.js";
+
+/** The demo firmware's configuration. */
+export interface FirmwareSettings {
+  readonly server: string;
+  readonly endpoint: string;
+  readonly lifetime: number;
+  readonly binding: "U" | "UQ";
+  readonly bootstrap: string | undefined;
+  readonly pskId: string | undefined;
+  readonly psk: Uint8Array | undefined;
+  readonly reportIntervalMs: number;
+}
+
+/** Settings keys (Preferences on Moddable) that supply a value the command line does not. */
+export const SETTING_KEYS = Object.freeze({
+  server: "app.server",
+  endpoint: "app.endpoint",
+  lifetime: "app.lifetime",
+  binding: "app.binding",
+  bootstrap: "app.bootstrap",
+  pskId: "app.pskId",
+  psk: "app.psk",
+  reportInterval: "app.report",
+});
+
+export const DEFAULTS = Object.freeze({ server: "coap://127.0.0.1:5683", endpoint: "xs-lwm2m-demo", lifetime: 300, binding: "U", reportInterval: 5000 });
+
+function pick(config: FirmwareConfig, settings: SettingsStore, name: keyof typeof SETTING_KEYS): string | undefined {
+  const fromConfig = config[name];
+  if (fromConfig !== undefined && fromConfig !== "") return String(fromConfig);
+  const stored = settings.get(SETTING_KEYS[name]);
+  return stored === undefined || stored instanceof Uint8Array ? undefined : String(stored);
+}
+
+function hexBytes(text: string, what: string): Uint8Array {
+  if (!/^([0-9a-fA-F]{2})+$/.test(text)) throw new RangeError(`${what} must be hex pairs, got "${text}"`);
+  const bytes = new Uint8Array(text.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+/**
+ * Reads the firmware configuration: mcconfig's name=value arguments (mc/config)
+ * or the host's options first, then the settings store, then the defaults.
+ * Throws RangeError naming a bad value.
+ */
+export function readFirmwareSettings(config: FirmwareConfig, settings: SettingsStore): FirmwareSettings {
+  const lifetime = Number(pick(config, settings, "lifetime") ?? DEFAULTS.lifetime);
+  if (!Number.isInteger(lifetime) || lifetime <= 0) throw new RangeError(`lifetime must be a positive number of seconds`);
+  const binding = pick(config, settings, "binding") ?? DEFAULTS.binding;
+  if (binding !== "U" && binding !== "UQ") throw new RangeError(`binding must be U or UQ, got "${binding}"`);
+  const reportIntervalMs = Number(pick(config, settings, "reportInterval") ?? DEFAULTS.reportInterval);
+  if (!Number.isInteger(reportIntervalMs) || reportIntervalMs < 100) throw new RangeError("reportInterval must be at least 100 ms");
+  const pskText = pick(config, settings, "psk");
+  const pskId = pick(config, settings, "pskId");
+  if ((pskText === undefined) !== (pskId === undefined)) throw new RangeError("give both pskId and psk, or neither");
+  return {
+    server: pick(config, settings, "server") ?? DEFAULTS.server,
+    endpoint: pick(config, settings, "endpoint") ?? DEFAULTS.endpoint,
+    lifetime,
+    binding,
+    bootstrap: pick(config, settings, "bootstrap"),
+    pskId,
+    psk: pskText === undefined ? undefined : hexBytes(pskText, "psk"),
+    reportIntervalMs,
+  };
+}

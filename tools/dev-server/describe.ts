@@ -1,0 +1,26 @@
+import type { DmResult, ServerEvent } from "./server.js";
+
+/** One line for a device-management result. */
+export function show(result: DmResult): string {
+  if (result.values) return `${result.code} ${result.values.map((v) => `${v.path}=${JSON.stringify(v.value)}`).join(" ")}`;
+  if (result.text !== undefined) return `${result.code} ${result.text}`;
+  return result.code;
+}
+
+/** One console line per server event. */
+export function describeEvent(event: ServerEvent): string {
+  switch (event.type) {
+    case "registered":
+      return `registered ${event.endpoint} at ${event.location} (lifetime ${event.lifetime} s, binding ${event.binding}, LwM2M ${event.version}): ${event.objects.join(",")}`;
+    case "updated":
+      return `update from ${event.endpoint}`;
+    case "deregistered":
+      return `${event.endpoint} ${event.reason === "expired" ? "expired (no update within its lifetime)" : "deregistered"}`;
+    case "notification":
+      return `notification ${event.endpoint} ${event.path}: ${show(event.result)}`;
+    case "send":
+      return `send from ${event.endpoint}: ${show(event.result)}`;
+    case "command":
+      return `command #${event.command.id} to ${event.command.endpoint}: ${event.command.status}${event.command.result ? ` (${event.command.result})` : ""}`;
+  }
+}
