@@ -143,6 +143,8 @@ export class AgentTiny {
     const queue = this.queues.get(report.type)!;
     const queued = queue.push(report);
     if (!queued) return AgentCode.ResourceNotEnough;
+    // A plain Read of /19/0/0 shows the latest application data, sent or not.
+    if (report.type === ReportType.AppData) this.lastUplink = queued.report.buf;
     this.platform.time.setTimer(0, () => this.pump(report.type));
     return AgentCode.Ok;
   }
@@ -205,7 +207,6 @@ export class AgentTiny {
     const buf = queued.report.buf;
     let response;
     if (type === ReportType.AppData) {
-      this.lastUplink = buf;
       response = { code: ResponseCode.Content, contentFormat: ContentFormat.OctetStream, payload: buf };
     } else {
       const state = buf[0]!;
