@@ -148,12 +148,12 @@ function parse(argv: string[]): StartOptions {
   return options;
 }
 
-/** The development server inside `npm start`: it observes reports and sends a command now and then. */
+/** The development server inside `npm start`: it observes /19/0/0 on registration and sends a command every 7 s. */
 async function startDevServer(options: StartOptions): Promise<{ port: number; close: () => void }> {
   const stateDir = path.join(options.stateDir, "dev-server");
   fs.mkdirSync(stateDir, { recursive: true });
   const platform = createNodePlatform({ stateDir, logLevel: "warn" });
-  const server = new LwM2mDevServer({ platform, port: options.devServerPort });
+  const server = new LwM2mDevServer({ platform, port: options.devServerPort, autoObserve: ["/19/0/0"] });
   let commandTimer: ReturnType<typeof setInterval> | undefined;
   let commands = 0;
   server.on("event", (event: ServerEvent) => {
@@ -161,7 +161,6 @@ async function startDevServer(options: StartOptions): Promise<{ port: number; cl
     process.stdout.write(`[server] ${describeEvent(event)}\n`);
     if (event.type === "registered") {
       const endpoint = event.endpoint;
-      server.observe(endpoint, "/19/0/0").catch((error: Error) => process.stdout.write(`[server] observe failed: ${error.message}\n`));
       clearInterval(commandTimer);
       commandTimer = setInterval(() => server.sendCommand(endpoint, new TextEncoder().encode(`led ${++commands % 2 ? "on" : "off"}`), { expiresInMs: 60000 }), 7000);
     }

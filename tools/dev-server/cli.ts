@@ -9,15 +9,18 @@ import path from "node:path";
 import readline from "node:readline";
 import { createNodePlatform } from "../../hal/host/node/node-platform.js";
 import { isLogLevel } from "../../hal/log.js";
+import { parsePathString } from "../../modules/lwm2m/path.js";
 import { startHttpApi } from "./http-api.js";
 import { describeEvent, show } from "./describe.js";
 import { LwM2mDevServer, type ServerEvent } from "./server.js";
 
-const USAGE = `usage: npm run dev-server -- [--coap-port N] [--http-port N] [--log LEVEL]
+const USAGE = `usage: npm run dev-server -- [--coap-port N] [--http-port N] [--auto-observe PATH|none] [--log LEVEL]
 
-  --coap-port N   UDP port for CoAP (default 5683)
-  --http-port N   HTTP/JSON API port on 127.0.0.1 (default 8080; 0 turns it off)
-  --log LEVEL     error | warn | info | debug | trace (default warn)
+  --coap-port N          UDP port for CoAP (default 5683)
+  --http-port N          HTTP/JSON API port on 127.0.0.1 (default 8080; 0 turns it off)
+  --auto-observe PATH    observe PATH on every client as it registers (default /19/0/0,
+                         where Agent Tiny devices report; repeatable; "none" turns it off)
+  --log LEVEL            error | warn | info | debug | trace (default warn)
 
 Commands on standard input:
   clients                          registered clients
@@ -32,8 +35,9 @@ Commands on standard input:
   commands                         command statuses
   help | quit`;
 
-function parse(argv: string[]): { coapPort: number; httpPort: number; log: string } {
-  const options = { coapPort: 5683, httpPort: 8080, log: "warn" };
+function parse(argv: string[]): { coapPort: number; httpPort: number; log: string; autoObserve: string[] } {
+  const options = { coapPort: 5683, httpPort: 8080, log: "warn", autoObserve: [] as string[] };
+  let autoObserveGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = argv[++i];
@@ -45,11 +49,19 @@ function parse(argv: string[]): { coapPort: number; httpPort: number; log: strin
     if (arg === "--coap-port") options.coapPort = port();
     else if (arg === "--http-port") options.httpPort = port();
     else if (arg === "--log" && isLogLevel(value)) options.log = value;
+    else if (arg === "--auto-observe" && value) {
+      autoObserveGiven = true;
+      if (value !== "none") {
+        if (!parsePathString(value)) throw new Error(`--auto-observe needs an LwM2M path, got "${value}"`);
+        options.autoObserve.push(value);
+      }
+    }
     else if (arg === "--help" || arg === "-h") {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else throw new Error(`unknown option "${arg}"`);
   }
+  if (!autoObserveGiven) options.autoObserve.push("/19/0/0");
   return options;
 }
 
@@ -63,7 +75,7 @@ async function main(): Promise<void> {
   }
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lwm2m-dev-server-"));
   const platform = createNodePlatform({ stateDir, logLevel: options.log as never });
-  const server = new LwM2mDevServer({ platform, port: options.coapPort });
+  const server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve });
   const say = (line: string) => process.stdout.write(`[server] ${line}\n`);
   server.on("event", (event: ServerEvent) => say(describeEvent(event)));
   while (!server.port) await new Promise((resolve) => setTimeout(resolve, 2));

@@ -43,6 +43,8 @@ export interface DevServerOptions {
   /** UDP port for CoAP (default 5683; 0 picks one). */
   readonly port?: number;
   readonly coap?: Partial<CoapParameters>;
+  /** Paths observed on every client as it registers (as an IoT platform subscribes to /19/0/0). */
+  readonly autoObserve?: readonly string[];
 }
 
 export function describeCommand(command: Command) {
@@ -66,10 +68,12 @@ export class LwM2mDevServer extends EventEmitter {
   private readonly definitions = createStandardStore();
   private readonly observations = new Map<string, ObserveHandle>();
   private readonly expiryTimer: ReturnType<typeof setInterval>;
+  private readonly autoObserve: readonly string[];
 
   constructor(options: DevServerOptions) {
     super();
     this.platform = options.platform;
+    this.autoObserve = options.autoObserve ?? [];
     const transport = new UdpTransport(options.platform.net, options.port ?? 5683);
     this.endpoint = new CoapEndpoint({ transport, time: options.platform.time, random: options.platform.random, parameters: options.coap, log: options.platform.log.child("coap") });
     this.endpoint.setHandler((exchange) => this.handle(exchange));
@@ -110,6 +114,9 @@ export class LwM2mDevServer extends EventEmitter {
           return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode("bad link-format payload") });
         }
         exchange.respond({ code: ResponseCode.Created, locationPath: record.location });
+        for (const target of this.autoObserve) {
+          this.observe(record.endpoint, target).catch((error: Error) => this.platform.log.warn(`auto-observe ${target} on ${record.endpoint}: ${error.message}`));
+        }
         this.emitEvent({ type: "registered", endpoint: record.endpoint, location: `/${record.location.join("/")}`, lifetime: record.lifetime, binding: record.binding, version: record.version, objects: record.links.map((l) => l.target) });
         this.deliverWaiting(record);
         return;
