@@ -52,6 +52,7 @@ export class AgentTiny {
   private listener: AgentEventListener = () => undefined;
   private errors: DeviceErrors | undefined;
   private lastUplink: Uint8Array = new Uint8Array(0);
+  private hooks: DeviceHooks | undefined;
   private ended = false;
 
   private constructor(platform: Platform, params: AgentParams, server: Required<ServerParams>, options: AgentOptions) {
@@ -81,6 +82,7 @@ export class AgentTiny {
     if (this.client) throw new AgentError(AgentCode.Err, "bind() was already called");
     if (this.ended) throw new AgentError(AgentCode.Err, "the agent was deinitialised");
     validateDeviceInfo(info);
+    this.hooks = hooks;
     if (onEvent) this.listener = onEvent;
     const store = createStandardStore();
     this.errors = installDeviceHooks(store, info, hooks);
@@ -177,10 +179,26 @@ export class AgentTiny {
 
   private lifecycle(event: LifecycleEvent): void {
     this.options.onLifecycle?.(event);
+    if (event.type === "bootstrapped") this.announceCredentials();
     if (event.type === "registered") {
       this.listener(AgentEvent.RegOk);
       this.pumpAll();
     } else if (event.type === "error") this.listener(AgentEvent.RegFail);
+  }
+
+  /** ATINY_UPDATE_PSK: after a bootstrap, hand the server accounts' PSK identity and key to the device (Agent Tiny never did). */
+  private announceCredentials(): void {
+    const security = this.client?.store.get(0);
+    if (!security || !this.hooks?.updatePsk) return;
+    for (const id of security.instanceIds()) {
+      const account = security.instance(id)!;
+      const identity = account.get(3);
+      const key = account.get(5);
+      if (account.get(1) === true || !(identity instanceof Uint8Array) || !(key instanceof Uint8Array) || identity.length === 0 || key.length === 0) continue;
+      let text = "";
+      for (let i = 0; i < identity.length; i++) text += String.fromCharCode(identity[i]!);
+      this.hooks.updatePsk(text, key.slice());
+    }
   }
 
   private pumpAll(): void {

@@ -8,6 +8,8 @@ import { ContentFormat, Method, ResponseCode } from "../../modules/coap/constant
 import type { ObserveHandle } from "../../modules/coap/endpoint.js";
 import { utf8Decode, utf8Encode } from "../../modules/coap/message.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
+import { clearBootstrapConfig } from "../../modules/lwm2m/bootstrap-store.js";
+import { encodeTlv } from "../../modules/lwm2m/content/tlv.js";
 import { FAST } from "./coap-helpers.js";
 import { assert, sleep, suite, waitFor } from "./harness.js";
 import { openTestServer, type TestServer } from "./lwm2m-helpers.js";
@@ -227,6 +229,50 @@ export default suite("Agent Tiny API", (test) => {
     } finally {
       await h.close();
       server.close();
+    }
+  });
+
+  test("a bootstrap that provisions PSK credentials reaches updatePsk (ATINY_UPDATE_PSK)", async ({ platform }) => {
+    const dm = await openTestServer(platform);
+    const bootstrap = await openTestServer(platform);
+    const updates: string[] = [];
+    let clientPeer: { address: string; port: number } | undefined;
+    bootstrap.endpoint.setHandler((exchange) => {
+      clientPeer = exchange.request.peer;
+      exchange.respond({ code: ResponseCode.Changed });
+    });
+    const agent = AgentTiny.init(
+      { server: { binding: "U", bootstrapMode: "client-initiated" }, bootstrapServer: { uri: `coap://127.0.0.1:${bootstrap.endpoint.localPort}` } },
+      platform,
+      { coap: FAST },
+    );
+    agent.bind({ endpointName: "psk-dev", manufacturer: "Moddable Example" }, { updatePsk: (identity, key) => void updates.push(`${identity}:${Array.from(key).join(".")}`) });
+    try {
+      await waitFor(platform, () => clientPeer !== undefined, 2000, "the Bootstrap-Request");
+      const entries = [
+        { path: { objectId: 0, instanceId: 1, resourceId: 0 }, value: `coap://127.0.0.1:${dm.endpoint.localPort}`, type: "string" as const },
+        { path: { objectId: 0, instanceId: 1, resourceId: 1 }, value: false, type: "boolean" as const },
+        { path: { objectId: 0, instanceId: 1, resourceId: 2 }, value: 0, type: "integer" as const },
+        { path: { objectId: 0, instanceId: 1, resourceId: 3 }, value: utf8Encode("device-7"), type: "opaque" as const },
+        { path: { objectId: 0, instanceId: 1, resourceId: 5 }, value: Uint8Array.of(1, 2, 3), type: "opaque" as const },
+        { path: { objectId: 0, instanceId: 1, resourceId: 10 }, value: 7, type: "integer" as const },
+      ];
+      const server = [
+        { path: { objectId: 1, instanceId: 1, resourceId: 0 }, value: 7, type: "integer" as const },
+        { path: { objectId: 1, instanceId: 1, resourceId: 1 }, value: 60, type: "integer" as const },
+        { path: { objectId: 1, instanceId: 1, resourceId: 7 }, value: "U", type: "string" as const },
+      ];
+      const send = (path: string, payload: Uint8Array) => bootstrap.endpoint.requestAsync({ peer: clientPeer!, method: Method.PUT, path, contentFormat: ContentFormat.LwM2mTlv, payload });
+      assert.equal((await send("/0/1", encodeTlv({ objectId: 0, instanceId: 1 }, entries, new Set()))).code, ResponseCode.Changed);
+      assert.equal((await send("/1/1", encodeTlv({ objectId: 1, instanceId: 1 }, server, new Set()))).code, ResponseCode.Changed);
+      assert.equal((await bootstrap.endpoint.requestAsync({ peer: clientPeer!, method: Method.POST, path: "/bs" })).code, ResponseCode.Changed);
+      await waitFor(platform, () => updates.length === 1, 1000, "updatePsk");
+      assert.equal(updates, ["device-7:1.2.3"]);
+    } finally {
+      await new Promise<void>((resolve) => agent.deinit(resolve));
+      clearBootstrapConfig(platform.settings); // the agent kept the bootstrapped accounts in the platform's settings
+      bootstrap.close();
+      dm.close();
     }
   });
 });
