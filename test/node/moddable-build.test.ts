@@ -22,7 +22,7 @@ describe("Moddable build", () => {
       ...process.env,
       PATH: [path.join(ROOT, "node_modules", ".bin"), path.join(MODDABLE ?? "", "build", "bin", "lin", "release"), process.env["PATH"]].join(path.delimiter),
     };
-    const result = spawnSync("mcconfig", ["-d", "-m", "-p", "lin", "-t", "build", "-o", output, "heartbeat=5"], { cwd: ROOT, env, encoding: "utf8", timeout: 300000 });
+    const result = spawnSync("mcconfig", ["-d", "-m", "-p", "lin", "-t", "build", "-o", output, "endpoint=ci-build"], { cwd: ROOT, env, encoding: "utf8", timeout: 300000 });
     const log = `${result.stdout}\n${result.stderr}`;
     fs.rmSync(output, { recursive: true, force: true });
     if (result.status !== 0) process.stderr.write(log.slice(-4000));
