@@ -113,6 +113,7 @@ export class AgentTiny {
       log: platform.log.child("lwm2m"),
       resolve: (host, callback) => platform.net.resolve(host, callback),
       settings: platform.settings,
+      memory: platform.memory,
       store,
       coap: this.options.coap,
       ...(this.server.bootstrapMode !== "client-initiated" && iotServer ? { servers: [{ uri: iotServer.uri, lifetime: this.server.lifetime, binding: this.server.binding }] } : {}),

@@ -1,4 +1,5 @@
 import type { Logger } from "../../hal/log.js";
+import type { BufferLease, MemoryBudget } from "../../hal/memory.js";
 import { randomUint16, type RandomSource } from "../../hal/random.js";
 import type { Time, TimerHandle } from "../../hal/time.js";
 import { decodeBlock, encodeBlock, type BlockOption } from "./block.js";
@@ -39,6 +40,12 @@ export interface CoapEndpointOptions {
   readonly random: RandomSource;
   readonly log?: Logger;
   readonly parameters?: Partial<CoapParameters>;
+  /**
+   * The memory budget that holds each CON message while it may be
+   * retransmitted; when it is exhausted the request fails with "limit"
+   * instead of growing the heap. Without one, plain heap copies are kept.
+   */
+  readonly memory?: MemoryBudget;
 }
 
 export interface RequestOptions {
@@ -117,6 +124,8 @@ interface PendingCon {
   readonly peer: Peer;
   readonly messageId: number;
   bytes: Uint8Array;
+  /** The budget block holding `bytes`, released when the message is done. */
+  lease: BufferLease | undefined;
   attempts: number;
   timeoutMs: number;
   timer: TimerHandle | undefined;
@@ -172,6 +181,7 @@ export class CoapEndpoint {
   private readonly peers = new Map<string, PeerState>();
   private readonly observers: Observers;
   private readonly blocks: BlockTransfers;
+  private readonly memory: MemoryBudget | undefined;
   private handler: RequestHandler | undefined;
   private nextMessageId: number;
   private exchangeCount = 0;
@@ -183,6 +193,7 @@ export class CoapEndpoint {
     this.time = options.time;
     this.random = options.random;
     this.log = options.log;
+    this.memory = options.memory;
     this.dedup = new DedupCache(options.time, this.parameters.maxDedupEntries, maxTransmitWaitMs(this.parameters));
     this.nextMessageId = randomUint16(options.random);
     this.observers = new Observers(this.parameters, options.time, {
@@ -341,26 +352,11 @@ export class CoapEndpoint {
     const bytes = encodeMessage(message);
     this.log?.debug(`→ ${describe(message)} to ${exchange.key}`);
     if (message.type === MessageType.Confirmable) {
-      exchange.pending = this.sendConfirmable(exchange.peer, message.messageId, bytes, {
-        onAck: (ack) => {
-          exchange.pending = undefined;
-          exchange.onAcknowledged?.();
-          if (ack.code === EMPTY) {
-            this.armResponseTimer(exchange);
-            return;
-          }
-          this.deliverResponse(exchange, ack);
-        },
-        onReset: () => {
-          exchange.pending = undefined;
-          this.finish(exchange, new CoapError("reset", `${exchange.key} answered ${describe(message)} with RST`));
-        },
-        onTimeout: () => {
-          exchange.pending = undefined;
-          this.stats.timeouts++;
-          this.finish(exchange, new CoapError("timeout", `no answer from ${exchange.key} to ${describe(message)} after ${this.parameters.maxRetransmit} retransmissions`));
-        },
-      });
+      try {
+        exchange.pending = this.startConfirmable(exchange, bytes);
+      } catch (error) {
+        this.finish(exchange, error instanceof CoapError ? error : new CoapError("limit", String(error)));
+      }
     } else {
       if (!this.transmit(bytes, exchange.peer)) {
         this.finish(exchange, new CoapError("transport", `could not send to ${exchange.key}`));
@@ -368,6 +364,31 @@ export class CoapEndpoint {
       }
       this.armResponseTimer(exchange);
     }
+  }
+
+  /** Sends an exchange's CON request; throws CoapError("limit") when the memory budget is exhausted. */
+  private startConfirmable(exchange: ClientExchange, bytes: Uint8Array): PendingCon {
+    const message = exchange.message;
+    return this.sendConfirmable(exchange.peer, message.messageId, bytes, {
+      onAck: (ack) => {
+        exchange.pending = undefined;
+        exchange.onAcknowledged?.();
+        if (ack.code === EMPTY) {
+          this.armResponseTimer(exchange);
+          return;
+        }
+        this.deliverResponse(exchange, ack);
+      },
+      onReset: () => {
+        exchange.pending = undefined;
+        this.finish(exchange, new CoapError("reset", `${exchange.key} answered ${describe(message)} with RST`));
+      },
+      onTimeout: () => {
+        exchange.pending = undefined;
+        this.stats.timeouts++;
+        this.finish(exchange, new CoapError("timeout", `no answer from ${exchange.key} to ${describe(message)} after ${this.parameters.maxRetransmit} retransmissions`));
+      },
+    });
   }
 
   private armResponseTimer(exchange: ClientExchange): void {
@@ -463,10 +484,20 @@ export class CoapEndpoint {
     handlers: { onAck: (ack: CoapMessage) => void; onReset: () => void; onTimeout: () => void },
   ): PendingCon {
     const p = this.parameters;
+    let lease: BufferLease | undefined;
+    if (this.memory) {
+      try {
+        lease = this.memory.allocate(bytes.length, "coap retransmission");
+      } catch (error) {
+        throw new CoapError("limit", (error as Error).message);
+      }
+      lease.bytes.set(bytes);
+    }
     const pending: PendingCon = {
       peer,
       messageId,
-      bytes,
+      bytes: lease ? lease.bytes : bytes,
+      lease,
       attempts: 0,
       timeoutMs: p.ackTimeoutMs * (1 + this.randomFraction() * (p.ackRandomFactor - 1)),
       timer: undefined,
@@ -483,7 +514,7 @@ export class CoapEndpoint {
     pending.timer = this.time.setTimer(pending.timeoutMs, () => {
       pending.timer = undefined;
       if (pending.attempts >= this.parameters.maxRetransmit) {
-        this.pendingCons.delete(`${peerKey(pending.peer)}/${pending.messageId}`);
+        this.abandonConfirmable(pending);
         pending.onTimeout();
         return;
       }
@@ -493,10 +524,15 @@ export class CoapEndpoint {
     });
   }
 
+  /** Ends a CON message's life: no more retransmissions, its budget block returned. */
   private abandonConfirmable(pending: PendingCon): void {
     this.time.clearTimer(pending.timer);
     pending.timer = undefined;
     this.pendingCons.delete(`${peerKey(pending.peer)}/${pending.messageId}`);
+    if (pending.lease && this.memory) {
+      this.memory.release(pending.lease);
+      pending.lease = undefined;
+    }
   }
 
   private randomFraction(): number {
@@ -802,7 +838,7 @@ export class CoapEndpoint {
     const bytes = encodeMessage(message);
     this.log?.debug(`→ ${describe(message)} to ${peerKey(peer)}`);
     if (separate) {
-      this.sendConfirmable(peer, message.messageId, bytes, {
+      this.trySendConfirmable(peer, message.messageId, bytes, {
         onAck: () => undefined,
         onReset: () => observer?.cancel("reset"),
         onTimeout: () => {
@@ -825,7 +861,7 @@ export class CoapEndpoint {
     const bytes = encodeMessage(message);
     this.log?.debug(`→ ${describe(message)} to ${peerKey(peer)}`);
     if (!confirmable) return this.transmit(bytes, peer);
-    this.sendConfirmable(peer, message.messageId, bytes, {
+    return this.trySendConfirmable(peer, message.messageId, bytes, {
       onAck,
       onReset: () => onFailure("reset"),
       onTimeout: () => {
@@ -833,7 +869,17 @@ export class CoapEndpoint {
         onFailure("timeout");
       },
     });
-    return true;
+  }
+
+  /** sendConfirmable for messages nobody waits on synchronously: false (and a log line) when the budget is exhausted. */
+  private trySendConfirmable(peer: Peer, messageId: number, bytes: Uint8Array, handlers: { onAck: (ack: CoapMessage) => void; onReset: () => void; onTimeout: () => void }): boolean {
+    try {
+      this.sendConfirmable(peer, messageId, bytes, handlers);
+      return true;
+    } catch (error) {
+      this.log?.warn(`CON to ${peerKey(peer)} not sent: ${(error as Error).message}`);
+      return false;
+    }
   }
 
   private findBadCriticalOption(message: CoapMessage): number | undefined {

@@ -110,7 +110,7 @@ class ObserverEntry implements Observer {
     }
     this.lastConAt = now;
     this.inFlight = pending;
-    this.registry.transport.send(
+    const sent = this.registry.transport.send(
       this,
       message,
       true,
@@ -127,6 +127,13 @@ class ObserverEntry implements Observer {
         this.cancel(reason);
       },
     );
+    if (!sent) {
+      // Not sent at all (no memory for the retransmission copy): the observation stays, the next one may go.
+      this.inFlight = undefined;
+      pending.options.onDone?.("failed");
+      const next = this.queue.shift();
+      if (next && this.active) this.transmit(next);
+    }
   }
 
   cancel(reason: ObserverCancelReason = "cancelled"): void {

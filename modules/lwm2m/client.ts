@@ -1,5 +1,6 @@
 import type { HalError } from "../../hal/errors.js";
 import type { Logger } from "../../hal/log.js";
+import type { MemoryBudget } from "../../hal/memory.js";
 import type { RandomSource } from "../../hal/random.js";
 import type { Time } from "../../hal/time.js";
 import { codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
@@ -72,6 +73,8 @@ export interface LwM2mClientOptions {
   /** Objects to serve; by default every standard object, without instances beyond /0 and /1. */
   readonly store?: ObjectStore;
   readonly coap?: Partial<CoapParameters>;
+  /** Memory budget for CON messages awaiting their ACK (the platform's `memory`). */
+  readonly memory?: MemoryBudget;
   /** Notifications of this path go as CON (default: every notification is CON). */
   readonly confirmableNotifications?: (path: LwM2mPath) => boolean;
   readonly onEvent?: (event: LifecycleEvent) => void;
@@ -154,6 +157,7 @@ export class LwM2mClient {
       random: options.random,
       log: options.log?.child("coap"),
       parameters: options.coap,
+      ...(options.memory ? { memory: options.memory } : {}),
     });
     const restored = options.settings && options.bootstrap ? loadBootstrapConfig(this.store, options.settings) : false;
     if (restored) options.log?.info("using the configuration of the last bootstrap");

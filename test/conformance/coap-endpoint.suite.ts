@@ -7,6 +7,9 @@ import type { CoapEndpoint, ServerExchange } from "../../modules/coap/endpoint.j
 import { CoapError } from "../../modules/coap/errors.js";
 import { createMessage, encodeUint, getOption, getUintOption, setUriPath, type CoapMessage } from "../../modules/coap/message.js";
 import type { Observer } from "../../modules/coap/observers.js";
+import { MemoryBudget } from "../../hal/memory.js";
+import { CoapEndpoint as Endpoint } from "../../modules/coap/endpoint.js";
+import { UdpTransport } from "../../modules/coap/transport.js";
 import { asText, FAST, openEndpoint, openRawPeer, peerOf, text } from "./coap-helpers.js";
 import { assert, sleep, suite, waitFor } from "./harness.js";
 
@@ -396,4 +399,37 @@ export default suite("CoAP endpoint", (test) => {
       server.close();
     }
   });
+
+  test("CON messages are held in the memory budget; an exhausted budget fails the request with limit", async ({ platform }) => {
+    const budget = new MemoryBudget([{ blockSize: 64, blocks: 1 }]);
+    const client = await openEndpointWith(platform, budget);
+    const silent = await openRawPeer(platform);
+    const server = await openEndpoint(platform);
+    server.setHandler((exchange) => exchange.respond({ code: ResponseCode.Content }));
+    try {
+      const waiting = outcome(client, { peer: peerOf(silent.socket), method: Method.GET, path: "/slow" });
+      await silent.waitFor(1);
+      assert.equal(budget.stats().bytesInUse, 64, "the first CON holds the only block");
+      const refused = await outcome(client, { peer: peerOf(server), method: Method.GET, path: "/x" });
+      assert.equal(refused.error?.kind, "limit");
+      assert.ok(String(refused.error?.message).indexOf("memory-exhausted") >= 0, String(refused.error?.message));
+      assert.equal((await waiting).error?.kind, "timeout");
+      assert.equal(budget.stats().bytesInUse, 0, "released after the timeout");
+      const ok = await outcome(client, { peer: peerOf(server), method: Method.GET, path: "/x" });
+      assert.equal(ok.response?.code, ResponseCode.Content);
+      assert.equal(budget.stats().bytesInUse, 0, "released after the ACK");
+      assert.equal(budget.stats().pools[0]!.highWater, 1);
+    } finally {
+      silent.close();
+      server.close();
+      client.close();
+    }
+  });
 });
+
+async function openEndpointWith(platform: Parameters<typeof openEndpoint>[0], memory: MemoryBudget): Promise<Endpoint> {
+  const transport = new UdpTransport(platform.net);
+  const endpoint = new Endpoint({ transport, time: platform.time, random: platform.random, parameters: { ...FAST, maxRetransmit: 1 }, memory });
+  await waitFor(platform, () => transport.localPort > 0, 2000, "port");
+  return endpoint;
+}
