@@ -76,7 +76,7 @@ export interface RequestHandle {
 }
 
 export interface ObserveHandle extends RequestHandle {
-  /** Ends the observation; proactive (default) sends GET with Observe=1, otherwise the next notification gets RST. */
+  /** Ends the observation without calling back; proactive (default) sends GET with Observe=1, otherwise the next notification gets RST. */
   cancel(proactive?: boolean): void;
 }
 
@@ -236,7 +236,7 @@ export class CoapEndpoint {
   /** Sends a request; `callback` gets exactly one outcome (an error or the response). */
   request(options: RequestOptions, callback: ResponseCallback): RequestHandle {
     const exchange = this.createExchange(options, callback, false);
-    return { token: exchange.token, cancel: () => this.cancelExchange(exchange) };
+    return { token: exchange.token, cancel: () => this.finish(exchange, new CoapError("cancelled", "cancelled locally")) };
   }
 
   /** Promise form of request(). */
@@ -258,16 +258,18 @@ export class CoapEndpoint {
       token: exchange.token,
       cancel: (proactive = true) => {
         if (exchange.state === "done") return;
-        if (!proactive || exchange.state === "queued") {
-          this.cancelExchange(exchange, proactive ? "cancelled" : undefined);
-          if (!proactive) {
-            // Keep the token known so the next notification is answered with RST.
-            exchange.rejectNext = true;
-            this.exchangesByToken.set(exchange.tokenKey, exchange);
-          }
+        const queued = exchange.state === "queued";
+        this.finish(exchange, undefined, undefined, true);
+        if (!proactive) {
+          // Keep the token known for a while so the next notification is answered with RST.
+          exchange.rejectNext = true;
+          this.exchangesByToken.set(exchange.tokenKey, exchange);
+          this.time.setTimer(exchangeLifetimeMs(this.parameters), () => {
+            if (this.exchangesByToken.get(exchange.tokenKey) === exchange) this.exchangesByToken.delete(exchange.tokenKey);
+          });
           return;
         }
-        this.cancelExchange(exchange);
+        if (queued) return;
         const deregister = { ...options, method, token: exchange.token, options: [...(options.options ?? []), { number: OptionNumber.Observe, value: encodeUint(1) }] };
         this.request(deregister, () => undefined);
       },
@@ -424,7 +426,8 @@ export class CoapEndpoint {
     this.finish(exchange, undefined, response);
   }
 
-  private finish(exchange: ClientExchange, error: CoapError | undefined, response?: CoapMessage): void {
+  /** Ends an exchange; its callback hears the outcome unless `silent` (an observation cancelled by its owner). */
+  private finish(exchange: ClientExchange, error: CoapError | undefined, response?: CoapMessage, silent = false): void {
     if (exchange.state === "done") return;
     const wasQueued = exchange.state === "queued";
     exchange.state = "done";
@@ -442,7 +445,7 @@ export class CoapEndpoint {
       }
     }
     this.releaseSlot(exchange);
-    exchange.callback(error, response ? copyMessage(response) : undefined);
+    if (!silent) exchange.callback(error, response ? copyMessage(response) : undefined);
   }
 
   private releaseSlot(exchange: ClientExchange): void {
@@ -451,11 +454,6 @@ export class CoapEndpoint {
     const peer = this.peers.get(exchange.key);
     if (peer) peer.active--;
     this.pump(exchange.key);
-  }
-
-  private cancelExchange(exchange: ClientExchange, reason: "cancelled" | undefined = "cancelled"): void {
-    if (exchange.state === "done") return;
-    this.finish(exchange, reason ? new CoapError("cancelled", "cancelled locally") : undefined);
   }
 
   private newToken(): Uint8Array {

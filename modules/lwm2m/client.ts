@@ -2,7 +2,7 @@ import type { HalError } from "../../hal/errors.js";
 import type { Logger } from "../../hal/log.js";
 import type { MemoryBudget } from "../../hal/memory.js";
 import type { RandomSource } from "../../hal/random.js";
-import type { Time } from "../../hal/time.js";
+import type { Time, TimerHandle } from "../../hal/time.js";
 import { codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
 import { CoapEndpoint } from "../coap/endpoint.js";
 import { peerKey, type Peer } from "../coap/message.js";
@@ -99,7 +99,7 @@ interface ServerSession {
   readonly serverInstance: ObjectInstance;
   /** Queue mode: whether the client listens to this server now. */
   awake: boolean;
-  idleTimer: unknown;
+  idleTimer: TimerHandle | undefined;
   failures: number;
 }
 
@@ -109,7 +109,7 @@ interface BootstrapState {
   peer: Peer | undefined;
   readonly context: DmContext;
   requested: boolean;
-  timer: unknown;
+  timer: TimerHandle | undefined;
   attempt: number;
 }
 
@@ -133,7 +133,7 @@ export class LwM2mClient {
   private readonly options: LwM2mClientOptions;
   private sessions: ServerSession[] = [];
   private bootstrap: BootstrapState | undefined;
-  private structureTimer: unknown;
+  private structureTimer: TimerHandle | undefined;
   private started = false;
 
   constructor(options: LwM2mClientOptions) {
@@ -508,7 +508,7 @@ export class LwM2mClient {
 
   private clearBootstrapTimer(): void {
     if (!this.bootstrap) return;
-    this.options.time.clearTimer(this.bootstrap.timer as never);
+    this.options.time.clearTimer(this.bootstrap.timer);
     this.bootstrap.timer = undefined;
   }
 
@@ -531,7 +531,7 @@ export class LwM2mClient {
   private keepAwake(session: ServerSession): void {
     if (session.registration.parameters.binding !== "UQ") return;
     session.awake = true;
-    this.options.time.clearTimer(session.idleTimer as never);
+    this.options.time.clearTimer(session.idleTimer);
     session.idleTimer = this.options.time.setTimer(this.options.queueIdleMs ?? DEFAULT_QUEUE_IDLE_MS, () => {
       session.idleTimer = undefined;
       session.awake = false;
