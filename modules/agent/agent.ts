@@ -92,9 +92,13 @@ export class AgentTiny {
       instance.bind(0, {
         ...(instanceId === UPLINK_INSTANCE ? { read: () => new Map([[0, this.lastUplink]]) } : {}),
         write: (value) => {
-          const data = value instanceof Map ? value.get(Math.max(...Array.from(value.keys()))) : value;
-          if (!(data instanceof Uint8Array)) return ResponseCode.BadRequest;
-          return hooks.writeAppData?.(data, instanceId);
+          // Every data item the server wrote, in resource-instance order, with the /19 instance it arrived on.
+          const items = value instanceof Map ? Array.from(value.keys()).sort((a, b) => a - b).map((key) => value.get(key)) : [value];
+          if (!items.every((item) => item instanceof Uint8Array)) return ResponseCode.BadRequest;
+          for (const item of items) {
+            const refused = hooks.writeAppData?.(item as Uint8Array, instanceId);
+            if (typeof refused === "number") return refused;
+          }
         },
       });
     }

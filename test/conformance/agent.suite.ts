@@ -107,6 +107,9 @@ export default suite("Agent Tiny API", (test) => {
       assert.equal(utf8Decode((await server.request({ method: Method.GET, path: "/6/0/0" })).payload), "52.5");
       assert.equal((await server.request({ method: Method.PUT, path: "/19/1/0/0", contentFormat: ContentFormat.OctetStream, payload: utf8Encode("open valve") })).code, ResponseCode.Changed);
       assert.equal(h.downlink, ["1:open valve"]);
+      const two = encodeTlv({ objectId: 19, instanceId: 1, resourceId: 0 }, [0, 1].map((riid) => ({ path: { objectId: 19, instanceId: 1, resourceId: 0, resourceInstanceId: riid }, value: utf8Encode(`cmd${riid}`), type: "opaque" as const })), new Set([0]));
+      assert.equal((await server.request({ method: Method.PUT, path: "/19/1/0", contentFormat: ContentFormat.LwM2mTlv, payload: two })).code, ResponseCode.Changed);
+      assert.equal(h.downlink, ["1:open valve", "1:cmd0", "1:cmd1"], "each written data item, with its whole length");
       assert.equal(h.agent.dataReport({ type: ReportType.AppData, cookie: 1, buf: new Uint8Array(0) }), AgentCode.ArgInvalid);
       assert.equal(h.agent.dataReport({ type: ReportType.AppData, cookie: 1, buf: new Uint8Array(1025) }), AgentCode.ArgInvalid);
     } finally {

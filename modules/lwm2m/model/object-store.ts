@@ -7,7 +7,11 @@ export type ResourceContent = ResourceValue | Map<number, ResourceValue>;
 export interface ResourceHooks {
   /** Supplies the current value at read time (sensors, clocks). */
   read?(): ResourceContent | undefined;
-  /** Accepts a written value before it is stored; return a code (e.g. 4.00) to refuse. */
+  /**
+   * Accepts a written value before it is stored; return a code (e.g. 4.00) to
+   * refuse. For a multiple resource it gets the resource instances this
+   * request wrote.
+   */
   write?(value: ResourceContent): number | void;
   /** Runs an Execute with its argument text; return a code to refuse. */
   execute?(args: string): number | void;

@@ -51,7 +51,8 @@ export function write(context: DmContext, path: LwM2mPath, format: number | unde
     throw error;
   }
   for (const [resourceId, content] of grouped) {
-    const refused = instance.hooksOf(resourceId)?.write?.(merged(instance, resourceId, content, path, mode));
+    // The hook sees what this request wrote (a command arriving on /19/1/0/n, say), not the merged result.
+    const refused = instance.hooksOf(resourceId)?.write?.(content);
     if (typeof refused === "number") return { code: refused };
   }
   for (const [resourceId, content] of grouped) instance.set(resourceId, merged(instance, resourceId, content, path, mode));
