@@ -1,12 +1,16 @@
 import type { Platform } from "../../hal/platform.js";
-import { ContentFormat, ResponseCode } from "../coap/constants.js";
-import type { NotifyOutcome, Observer } from "../coap/observers.js";
+import type { TimerHandle } from "../../hal/time.js";
+import { ResponseCode } from "../coap/constants.js";
+import { utf8Decode } from "../coap/message.js";
+import type { NotifyOutcome } from "../coap/observers.js";
 import type { CoapParameters } from "../coap/params.js";
 import { UdpTransport, type CoapTransport } from "../coap/transport.js";
-import { createStandardStore, LwM2mClient } from "../lwm2m/client.js";
+import { createStandardStore, LwM2mClient, type ReportOutcome } from "../lwm2m/client.js";
 import { DOWNLINK_INSTANCE, UPLINK_INSTANCE } from "../lwm2m/objects/binary-app-data-container.js";
 import type { DeviceErrors } from "../lwm2m/objects/device-errors.js";
-import { formatPath, parsePathString, type LwM2mPath } from "../lwm2m/path.js";
+import { FirmwareUpdateResult } from "../lwm2m/objects/firmware-update.js";
+import { FirmwareUpdateStateMachine } from "../lwm2m/objects/firmware-update-state.js";
+import { parsePathString, pathContains, type LwM2mPath } from "../lwm2m/path.js";
 import type { LifecycleEvent } from "../lwm2m/registration.js";
 import { AgentCode, AgentEvent, MAX_REPORT_DATA_LEN, ReportType, SendStatus } from "./constants.js";
 import { installDeviceHooks, type DeviceHooks } from "./device-hooks.js";
@@ -23,16 +27,18 @@ export interface AgentOptions {
   readonly transport?: CoapTransport;
 }
 
-const APP_DATA_PATH: LwM2mPath = Object.freeze({ objectId: 19, instanceId: UPLINK_INSTANCE, resourceId: 0 });
-const FIRMWARE_STATE_PATH: LwM2mPath = Object.freeze({ objectId: 5, instanceId: 0, resourceId: 3 });
+/** Where each ReportType goes, indexed by the type: /5/0/3 (Firmware Update State) and /19/0/0 (uplink data). */
+const REPORT_PATHS: readonly LwM2mPath[] = Object.freeze([
+  Object.freeze({ objectId: 5, instanceId: 0, resourceId: 3 }),
+  Object.freeze({ objectId: 19, instanceId: UPLINK_INSTANCE, resourceId: 0 }),
+]);
 
-const STATUS_FOR_OUTCOME: Readonly<Record<NotifyOutcome, SendStatus>> = Object.freeze({
+const STATUS_FOR_OUTCOME: Readonly<Record<Exclude<NotifyOutcome, "cancelled">, SendStatus>> = Object.freeze({
   acknowledged: SendStatus.SentSuccess,
   sent: SendStatus.SentSuccess,
   reset: SendStatus.SentGetRst,
   timeout: SendStatus.SentTimeOut,
   failed: SendStatus.SentFail,
-  cancelled: SendStatus.SentFail,
 });
 
 /**
@@ -51,7 +57,10 @@ export class AgentTiny {
   private client: LwM2mClient | undefined;
   private listener: AgentEventListener = () => undefined;
   private errors: DeviceErrors | undefined;
-  private lastUplink: Uint8Array = new Uint8Array(0);
+  private firmware: FirmwareUpdateStateMachine | undefined;
+  /** The newest report of each type, shown by a plain Read. */
+  private readonly latest: Uint8Array[] = [];
+  private readonly pumpTimers: (TimerHandle | undefined)[] = [];
   private hooks: DeviceHooks | undefined;
   private ended = false;
 
@@ -89,8 +98,8 @@ export class AgentTiny {
     const binaryData = store.get(19)!;
     for (const instanceId of [UPLINK_INSTANCE, DOWNLINK_INSTANCE]) {
       const instance = binaryData.instance(instanceId) ?? binaryData.createInstance(instanceId);
+      if (instanceId === UPLINK_INSTANCE) instance.set(0, appData(new Uint8Array(0)), false);
       instance.bind(0, {
-        ...(instanceId === UPLINK_INSTANCE ? { read: () => new Map([[0, this.lastUplink]]) } : {}),
         write: (value) => {
           // Every data item the server wrote, in resource-instance order, with the /19 instance it arrived on.
           const items = value instanceof Map ? Array.from(value.keys()).sort((a, b) => a - b).map((key) => value.get(key)) : [value];
@@ -102,11 +111,13 @@ export class AgentTiny {
         },
       });
     }
-    const firmware = store.get(5)!.createInstance(0);
-    firmware.set(3, hooks.getFirmwareState?.() ?? 0);
-    firmware.set(5, 0);
-    firmware.set(1, "");
-    firmware.set(9, 0);
+    // No download in this build: every Package URI is answered with Update Result 8 (unsupported protocol).
+    this.firmware = new FirmwareUpdateStateMachine(store.get(5)!.createInstance(0), {
+      protocols: [],
+      startDownload: (_uri, done) => done(FirmwareUpdateResult.UnsupportedProtocol),
+      update: (done) => done(FirmwareUpdateResult.UpdateFailed),
+    });
+    this.firmware.reportState(hooks.getFirmwareState?.() ?? 0);
     const { iotServer, bootstrapServer } = this.params;
     const platform = this.platform;
     this.client = new LwM2mClient({
@@ -126,11 +137,10 @@ export class AgentTiny {
         : {}),
       onEvent: (event) => this.lifecycle(event),
       onSubscribed: (path, subscribed) => {
-        if (formatPath(path) === formatPath(APP_DATA_PATH) || formatPath(path) === "/19/0" || formatPath(path) === "/19") {
-          this.listener(subscribed ? AgentEvent.DataSubscribe : AgentEvent.DataUnsubscribe, ReportType.AppData);
-          if (subscribed) this.pumpAll();
-        }
-        if (subscribed && formatPath(path) === formatPath(FIRMWARE_STATE_PATH)) this.pumpAll();
+        const type = REPORT_PATHS.findIndex((reportPath) => pathContains(path, reportPath));
+        if (type < 0) return;
+        if (type === ReportType.AppData) this.listener(subscribed ? AgentEvent.DataSubscribe : AgentEvent.DataUnsubscribe, ReportType.AppData);
+        if (subscribed) this.schedulePump(type as ReportType);
       },
     });
     this.client.start();
@@ -146,13 +156,15 @@ export class AgentTiny {
     if (!report || !(report.buf instanceof Uint8Array) || report.buf.length === 0 || report.buf.length > MAX_REPORT_DATA_LEN) return AgentCode.ArgInvalid;
     if (report.type !== ReportType.AppData && report.type !== ReportType.FirmwareUpdateState) return AgentCode.ArgInvalid;
     if (!Number.isInteger(report.cookie)) return AgentCode.ArgInvalid;
+    if (report.type === ReportType.FirmwareUpdateState && (report.buf.length !== 1 || !FirmwareUpdateStateMachine.isState(report.buf[0]))) return AgentCode.ArgInvalid;
     if (!this.client || this.ended) return AgentCode.ClientUnregistered;
     const queue = this.queues.get(report.type)!;
     const queued = queue.push(report);
     if (!queued) return AgentCode.ResourceNotEnough;
-    // A plain Read of /19/0/0 shows the latest application data, sent or not.
-    if (report.type === ReportType.AppData) this.lastUplink = queued.report.buf;
-    this.platform.time.setTimer(0, () => this.pump(report.type));
+    // A plain Read shows the latest report, sent or not.
+    this.latest[report.type] = queued.report.buf;
+    this.show(report.type, queued.report.buf);
+    this.schedulePump(report.type);
     return AgentCode.Ok;
   }
 
@@ -177,6 +189,8 @@ export class AgentTiny {
   deinit(done: () => void = () => undefined): void {
     if (this.ended) return done();
     this.ended = true;
+    for (const timer of this.pumpTimers) this.platform.time.clearTimer(timer);
+    this.pumpTimers.length = 0;
     for (const queue of this.queues.values()) queue.drain(SendStatus.NotSent, SendStatus.SentFail);
     if (!this.client) return done();
     this.client.stop(done);
@@ -188,7 +202,8 @@ export class AgentTiny {
     if (event.type === "registered") {
       this.listener(AgentEvent.RegOk);
       this.pumpAll();
-    } else if (event.type === "error") this.listener(AgentEvent.RegFail);
+    } else if (event.type === "updated") this.pumpAll();
+    else if (event.type === "error") this.listener(AgentEvent.RegFail);
   }
 
   /** ATINY_UPDATE_PSK: after a bootstrap, hand the server accounts' PSK identity and key to the device (Agent Tiny never did). */
@@ -200,55 +215,69 @@ export class AgentTiny {
       const identity = account.get(3);
       const key = account.get(5);
       if (account.get(1) === true || !(identity instanceof Uint8Array) || !(key instanceof Uint8Array) || identity.length === 0 || key.length === 0) continue;
-      let text = "";
-      for (let i = 0; i < identity.length; i++) text += String.fromCharCode(identity[i]!);
-      this.hooks.updatePsk(text, key.slice());
+      this.hooks.updatePsk(utf8Decode(identity), key.slice());
     }
   }
 
   private pumpAll(): void {
-    for (const type of this.queues.keys()) this.pump(type as ReportType);
+    for (const type of this.queues.keys()) this.schedulePump(type as ReportType);
   }
 
-  /** Sends the next report of `type` to its observers, one at a time, or marks the waiting ones SEND_PENDING. */
+  private schedulePump(type: ReportType): void {
+    if (this.pumpTimers[type] !== undefined || this.ended) return;
+    this.pumpTimers[type] = this.platform.time.setTimer(0, () => {
+      this.pumpTimers[type] = undefined;
+      this.pump(type);
+    });
+  }
+
+  /** Stores `buf` as the value a Read of the report's path shows, without notifying anyone. */
+  private show(type: ReportType, buf: Uint8Array): void {
+    if (type === ReportType.AppData) this.client?.store.get(19)?.instance(UPLINK_INSTANCE)?.set(0, appData(buf), false);
+    else this.firmware?.reportState(buf[0]!);
+  }
+
+  /**
+   * Hands the next report of `type` to the engine, one at a time: it goes to
+   * every observer as one notification. While nobody observes (or before
+   * registration) the waiting reports are SEND_PENDING; a subscription, a
+   * registration or an Update brings them out.
+   */
   private pump(type: ReportType): void {
     const client = this.client;
     const queue = this.queues.get(type)!;
-    if (!client || this.ended || queue.inFlight) return;
-    const path = type === ReportType.AppData ? APP_DATA_PATH : FIRMWARE_STATE_PATH;
-    const observers = client.observersOf(path).filter((observer) => observer.active);
-    if (observers.length === 0 || client.registrationState() !== "registered") {
+    if (!client || this.ended) return;
+    const queued = queue.peek();
+    if (!queued) return;
+    const buf = queued.report.buf;
+    this.show(type, buf);
+    const started = client.report(REPORT_PATHS[type]!, undefined, (outcomes) => this.settle(type, queue, queued, outcomes));
+    this.show(type, this.latest[type]!);
+    if (started === 0) {
       for (const waiting of queue.pending()) queue.tell(waiting, SendStatus.SendPending);
       return;
     }
-    const queued = queue.next();
-    if (!queued) return;
-    this.send(type, queue, queued, observers);
+    queue.next();
+    if (type === ReportType.FirmwareUpdateState) this.listener(AgentEvent.FotaState, buf[0]);
+    queue.tell(queued, SendStatus.SentWaitResponse);
   }
 
-  private send(type: ReportType, queue: ReportQueue, queued: QueuedReport, observers: Observer[]): void {
-    const buf = queued.report.buf;
-    let response;
-    if (type === ReportType.AppData) {
-      response = { code: ResponseCode.Content, contentFormat: ContentFormat.OctetStream, payload: buf };
-    } else {
-      const state = buf[0]!;
-      this.client!.store.get(5)!.instance(0)!.set(3, state);
-      this.listener(AgentEvent.FotaState, state);
-      response = { code: ResponseCode.Content, contentFormat: ContentFormat.TextPlain, payload: Uint8Array.of(0x30 + Math.min(state, 9)) };
-    }
-    queue.tell(queued, SendStatus.SentWaitResponse);
-    let remaining = observers.length;
-    let worst: SendStatus = SendStatus.SentSuccess;
-    const settle = (outcome: NotifyOutcome) => {
+  /** The worst outcome over the report's notifications; one whose notifications never left waits again. */
+  private settle(type: ReportType, queue: ReportQueue, queued: QueuedReport, outcomes: readonly ReportOutcome[]): void {
+    let worst: SendStatus | undefined;
+    for (const { outcome } of outcomes) {
+      if (outcome === "cancelled") continue;
       const status = STATUS_FOR_OUTCOME[outcome];
-      if (status !== SendStatus.SentSuccess && worst === SendStatus.SentSuccess) worst = status;
-      if (--remaining > 0) return;
-      queue.tell(queued, worst);
-      this.platform.time.setTimer(0, () => this.pump(type));
-    };
-    for (const observer of observers) {
-      if (!observer.notify(response, { confirmable: true, onDone: settle })) settle("failed");
+      if (worst === undefined || worst === SendStatus.SentSuccess) worst = status;
     }
+    if (worst === undefined) {
+      queue.requeue(queued);
+      queue.tell(queued, SendStatus.SendPending);
+    } else queue.tell(queued, worst);
+    this.schedulePump(type);
   }
+}
+
+function appData(buf: Uint8Array): Map<number, Uint8Array> {
+  return new Map([[0, buf]]);
 }

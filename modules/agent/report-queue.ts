@@ -42,10 +42,23 @@ export class ReportQueue {
     return queued;
   }
 
+  /** The report to send next, still waiting. */
+  peek(): QueuedReport | undefined {
+    return this.inFlight ? undefined : this.waiting[0];
+  }
+
+  /** Moves the next report on the wire. */
   next(): QueuedReport | undefined {
     if (this.inFlight) return undefined;
     this.inFlight = this.waiting.shift();
     return this.inFlight;
+  }
+
+  /** The report in flight never reached the wire (its observer went away): it waits again, first in line. */
+  requeue(queued: QueuedReport): void {
+    if (this.inFlight !== queued) return;
+    this.inFlight = undefined;
+    this.waiting.unshift(queued);
   }
 
   /** Reports a status; final statuses end the report (later ones are ignored). */

@@ -22,6 +22,14 @@ export interface ObservationOptions {
   readonly onHeld?: () => void;
 }
 
+/** At most this many pushed values wait per observation while the client sleeps (each is one notification). */
+export const MAX_HELD_PUSHES = 4;
+
+interface HeldPush {
+  readonly response: OutgoingResponse;
+  readonly onOutcome: (outcome: NotifyOutcome) => void;
+}
+
 interface Observation {
   /** The observed path (the first one of an Observe-Composite). */
   readonly path: LwM2mPath;
@@ -35,6 +43,9 @@ interface Observation {
   dirty: boolean;
   /** Held back in queue mode; at most one per observation, carrying the state at flush time. */
   held: boolean;
+  /** Pushed values held back in queue mode, each rendered when it was pushed. */
+  readonly heldPushes: HeldPush[];
+  readonly createdAt: number;
   /** Payload of the last notification, to tell a changed sampled value at an epmax evaluation. */
   lastPayload: Uint8Array | undefined;
   lastEvaluatedAt: number;
@@ -96,13 +107,16 @@ export class Observations {
     const path = paths[0]!;
     if (observer) {
       const single = paths.length === 1 ? path : undefined;
-      observation = { path, paths, render, observer, context, lastSentAt: this.time.monotonicMs(), lastNumber: single ? numberOf(context, single) : undefined, dirty: false, held: false, lastPayload: response.payload, lastEvaluatedAt: this.time.monotonicMs(), evaluationTimer: undefined, minTimer: undefined, maxTimer: undefined };
+      // Every notification keeps the format of the observe response, whatever the data looks like later.
+      const pinned = single && exchange.request.accept === undefined && response.contentFormat !== undefined ? () => read(context, single, response.contentFormat) : render;
+      const now = this.time.monotonicMs();
+      observation = { path, paths, render: pinned, observer, context, lastSentAt: now, lastNumber: single ? numberOf(context, single) : undefined, dirty: false, held: false, heldPushes: [], createdAt: now, lastPayload: response.payload, lastEvaluatedAt: now, evaluationTimer: undefined, minTimer: undefined, maxTimer: undefined };
       this.active.add(observation);
       this.armMax(observation);
       this.armEvaluation(observation);
-      this.options.onSubscribed?.(path, true);
     }
     exchange.respond(response);
+    if (observation && this.active.has(observation)) this.options.onSubscribed?.(path, true);
   }
 
   /** A value at `path` changed: observations that cover it, or lie below it, may notify. */
@@ -110,16 +124,37 @@ export class Observations {
     for (const observation of Array.from(this.active)) if (overlaps(observation, path)) this.changed(observation);
   }
 
-  /** Sends now to every observation of `path`, ignoring pmin (Agent Tiny's reports). */
-  notifyNow(path: LwM2mPath): number {
-    let sent = 0;
+  /**
+   * Sends the value now at `path` to each observation that covers it or lies
+   * below it, as exactly one notification per observation, ignoring pmin:
+   * rendered now in the observation's format, held (in order) while the
+   * client sleeps. Returns how many notifications were started; each one's
+   * outcome reaches `onOutcome`.
+   */
+  push(path: LwM2mPath, onOutcome: (outcome: NotifyOutcome) => void): number {
+    let started = 0;
     for (const observation of Array.from(this.active)) {
-      if (overlaps(observation, path)) {
-        this.send(observation);
-        sent++;
+      if (!overlaps(observation, path)) continue;
+      const response = observation.render();
+      if (codeClass(response.code) !== 2) continue;
+      started++;
+      if (this.options.canSend && !this.options.canSend()) {
+        if (observation.heldPushes.length >= MAX_HELD_PUSHES) {
+          this.time.setTimer(0, () => onOutcome("failed"));
+          continue;
+        }
+        observation.heldPushes.push({ response, onOutcome });
+        this.options.onHeld?.();
+        continue;
       }
+      this.transmit(observation, response, true, onOutcome);
     }
-    return sent;
+    return started;
+  }
+
+  /** Ends the observations that began before `since` (a new registration replaced the one they belonged to). */
+  stopOlderThan(since: number): void {
+    for (const observation of Array.from(this.active)) if (observation.createdAt < since) observation.observer.cancel("cancelled");
   }
 
   stopAll(): void {
@@ -207,6 +242,7 @@ export class Observations {
   /** Sends every notification held back while the client was asleep. */
   flushHeld(): void {
     for (const observation of Array.from(this.active)) {
+      for (const held of observation.heldPushes.splice(0)) this.transmit(observation, held.response, true, held.onOutcome);
       if (observation.held) {
         observation.held = false;
         this.send(observation);
@@ -216,7 +252,7 @@ export class Observations {
 
   get heldCount(): number {
     let count = 0;
-    for (const observation of this.active) if (observation.held) count++;
+    for (const observation of this.active) count += observation.heldPushes.length + (observation.held ? 1 : 0);
     return count;
   }
 
@@ -230,6 +266,18 @@ export class Observations {
       return;
     }
     const response: OutgoingResponse = observation.render();
+    if (codeClass(response.code) !== 2) {
+      // The observed thing is gone (instance deleted): tell the server and end the observation.
+      observation.observer.notify(response, { confirmable: true });
+      observation.observer.cancel("cancelled");
+      return;
+    }
+    const path = observation.path;
+    const observer = observation.observer;
+    this.transmit(observation, response, this.options.confirmable(path), (outcome) => this.options.onNotified?.(path, outcome, observer));
+  }
+
+  private transmit(observation: Observation, response: OutgoingResponse, confirmable: boolean, onOutcome: (outcome: NotifyOutcome) => void): void {
     observation.lastPayload = response.payload;
     observation.dirty = false;
     observation.lastSentAt = this.time.monotonicMs();
@@ -237,23 +285,12 @@ export class Observations {
     this.time.clearTimer(observation.minTimer);
     observation.minTimer = undefined;
     this.armMax(observation);
-    const path = observation.path;
-    const observer = observation.observer;
-    if (codeClass(response.code) !== 2) {
-      // The observed thing is gone (instance deleted): tell the server and end the observation.
-      observer.notify(response, { confirmable: true });
-      observer.cancel("cancelled");
-      return;
-    }
-    const queued = observer.notify(response, {
-      confirmable: this.options.confirmable(path),
-      onDone: (outcome) => this.options.onNotified?.(path, outcome, observer),
-    });
-    if (!queued) this.options.onNotified?.(path, "failed", observer);
+    if (!observation.observer.notify(response, { confirmable, onDone: onOutcome })) onOutcome("failed");
   }
 
   private stop(observation: Observation): void {
     if (!this.active.delete(observation)) return;
+    for (const held of observation.heldPushes.splice(0)) held.onOutcome("cancelled");
     this.time.clearTimer(observation.minTimer);
     this.time.clearTimer(observation.maxTimer);
     this.time.clearTimer(observation.evaluationTimer);

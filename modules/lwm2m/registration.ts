@@ -1,10 +1,11 @@
 import type { Logger } from "../../hal/log.js";
-import { randomUint16, type RandomSource } from "../../hal/random.js";
+import type { RandomSource } from "../../hal/random.js";
 import type { Time, TimerHandle } from "../../hal/time.js";
 import { codeClass, codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
 import type { CoapEndpoint } from "../coap/endpoint.js";
 import type { CoapError } from "../coap/errors.js";
 import { getLocationPath, utf8Encode, type Peer } from "../coap/message.js";
+import { retryDelayMs } from "./backoff.js";
 import { formatLinks, type Link } from "./content/link-format.js";
 
 export type LifecycleErrorReason =
@@ -35,10 +36,6 @@ export interface RegistrationParameters {
   readonly version: "1.0" | "1.1";
 }
 
-/** Back-off for temporary failures: 2 s × 2^n, capped at 1 h, ±25 % jitter. */
-export const RETRY_BASE_MS = 2000;
-export const RETRY_CAP_MS = 3600 * 1000;
-export const RETRY_JITTER = 0.25;
 
 /**
  * When an Update goes out: `lifetime − margin`, the margin being 10 % of the
@@ -62,6 +59,8 @@ export interface RegistrationOptions {
   /** The object links announced in Register and in Updates after a change. */
   readonly links: () => Link[];
   readonly onEvent: (event: LifecycleEvent) => void;
+  /** Called before each Register, Update and Deregister leaves (queue mode listens for the answer). */
+  readonly onSend?: () => void;
   /** Called after each successful Register or Update (queue mode flushes, observations resume). */
   readonly onRegistered?: (fresh: boolean) => void;
 }
@@ -69,6 +68,8 @@ export interface RegistrationOptions {
 /** Register, Update and Deregister with one server (OMA-TS-LightweightM2M_Core §6.2). */
 export class Registration {
   state: RegistrationState = "idle";
+  /** When the last Register left: observations older than a successful Register belong to a registration the server dropped. */
+  registerSentAt = 0;
   private readonly options: RegistrationOptions;
   private location: string[] = [];
   private timer: TimerHandle | undefined;
@@ -122,6 +123,7 @@ export class Registration {
       return;
     }
     this.state = "deregistering";
+    this.options.onSend?.();
     this.options.endpoint.request({ peer, method: Method.DELETE, path: this.locationPath }, (error, response) => {
       this.state = "idle";
       if (error) this.options.log?.warn(`deregister: ${error.message}`);
@@ -138,6 +140,8 @@ export class Registration {
       return;
     }
     this.state = "registering";
+    this.registerSentAt = this.options.time.monotonicMs();
+    this.options.onSend?.();
     const p = this.parameters;
     const query = [`ep=${p.endpointName}`, `lt=${p.lifetime}`, `lwm2m=${p.version}`, `b=${p.binding}`];
     const payload = utf8Encode(formatLinks(this.options.links()));
@@ -173,6 +177,7 @@ export class Registration {
     const withObjects = this.pendingChanges.objects;
     const payload = withObjects ? utf8Encode(formatLinks(this.options.links())) : undefined;
     const sent = { ...this.pendingChanges };
+    this.options.onSend?.();
     this.pendingChanges = { lifetime: false, binding: false, objects: false };
     const handle = this.options.endpoint.request(
       { peer, method: Method.POST, path: this.locationPath, query, ...(payload ? { payload, contentFormat: ContentFormat.LinkFormat } : {}) },
@@ -223,9 +228,7 @@ export class Registration {
       this.options.onEvent({ type: "error", shortServerId: p.shortServerId, reason, temporary: false, message });
       return;
     }
-    const base = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(this.attempt, 30));
-    const jitter = 1 + RETRY_JITTER * (2 * (randomUint16(this.options.random) / 65535) - 1);
-    const retryInMs = Math.round(base * jitter);
+    const retryInMs = retryDelayMs(this.attempt, this.options.random);
     this.attempt++;
     this.state = "waiting";
     this.options.log?.warn(`registration failed (${message}); retry ${this.attempt} in ${(retryInMs / 1000).toFixed(1)} s`);

@@ -61,9 +61,13 @@ async function startAgent(platform: Platform, server: TestServer, extra: { stori
   };
 }
 
+/** Observes /19/0/0 and records the payload of every notification (not of the observe response, which shows the current value). */
 function observeUplink(server: TestServer, received: string[]): ObserveHandle {
+  let responded = false;
   return server.endpoint.observe({ peer: server.clientPeer!, path: "/19/0/0" }, (error, response) => {
-    if (!error && response!.payload.length) received.push(utf8Decode(response!.payload));
+    if (error) return;
+    if (responded) received.push(utf8Decode(response!.payload));
+    responded = true;
   });
 }
 

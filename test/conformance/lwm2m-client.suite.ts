@@ -116,7 +116,7 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
       const resourceInstance = await server.request({ method: Method.GET, path: "/3/0/6/1" });
       assert.equal(utf8Decode(resourceInstance.payload), "5");
       const noAccept = await server.request({ method: Method.GET, path: "/3/0" });
-      assert.equal(getUintOption(noAccept, OptionNumber.ContentFormat), ContentFormat.SenmlCbor, "1.1 default for multi-resource reads");
+      assert.equal(getUintOption(noAccept, OptionNumber.ContentFormat), ContentFormat.LwM2mTlv, "multi-resource reads without Accept take the most compact format, TLV");
     } finally {
       await stopClient(platform, client);
       server.close();

@@ -26,13 +26,17 @@ const MULTI_VALUE_FORMATS: readonly number[] = Object.freeze([ContentFormat.LwM2
 export type EncodeResult = { readonly format: number; readonly payload: Uint8Array } | { readonly notAcceptable: true };
 
 /**
- * Encodes a Read result. With no Accept: a single resource as text/plain
- * (opaque as application/octet-stream); anything wider as TLV for a 1.0
- * server and SenML CBOR for 1.1. An Accept the data cannot be given in gets 4.06.
+ * Encodes a Read result. With no Accept, the most compact format every
+ * LwM2M 1.0 and 1.1 server takes: a single resource as text/plain (opaque as
+ * application/octet-stream, also for an opaque multiple resource holding one
+ * instance, as Agent Tiny's /19/0/0 is read), anything wider as TLV. An
+ * Accept the data cannot be given in gets 4.06.
  */
-export function encodeRead(path: LwM2mPath, entries: readonly ResourceEntry[], single: ResourceDefinition | undefined, accept: number | undefined, serverVersion: "1.0" | "1.1"): EncodeResult {
+export function encodeRead(path: LwM2mPath, entries: readonly ResourceEntry[], single: ResourceDefinition | undefined, accept: number | undefined): EncodeResult {
   const wanted = accept === undefined ? undefined : canonicalFormat(accept);
   const reply = (format: number, payload: Uint8Array): EncodeResult => ({ format: accept ?? format, payload });
+  const opaqueValue = single?.type === "opaque" && entries.length === 1;
+  if (opaqueValue && (wanted === undefined || wanted === ContentFormat.OctetStream)) return reply(ContentFormat.OctetStream, entries[0]!.value as Uint8Array);
   if (single && !single.multiple && entries.length === 1) {
     const entry = entries[0]!;
     if (wanted === undefined) {
@@ -45,7 +49,7 @@ export function encodeRead(path: LwM2mPath, entries: readonly ResourceEntry[], s
   } else if (wanted !== undefined && SINGLE_VALUE_FORMATS.indexOf(wanted) >= 0) {
     return { notAcceptable: true };
   }
-  const format = wanted ?? (serverVersion === "1.0" ? ContentFormat.LwM2mTlv : ContentFormat.SenmlCbor);
+  const format = wanted ?? ContentFormat.LwM2mTlv;
   if (MULTI_VALUE_FORMATS.indexOf(format) < 0) return { notAcceptable: true };
   const multiple = new Set<number>();
   for (const entry of entries) if (entry.path.resourceInstanceId !== undefined) multiple.add(entry.path.resourceId!);

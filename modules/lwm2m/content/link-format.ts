@@ -6,13 +6,16 @@ export interface Link {
   readonly attributes: ReadonlyArray<readonly [string, string | number | true]>;
 }
 
+/** Attributes whose values are always written as quoted strings: the relation types (RFC 6690 §3.1, §3.2), as the LwM2M TS writes `rt="oma.lwm2m"`. */
+const QUOTED_ATTRIBUTES: readonly string[] = Object.freeze(["rt", "if"]);
+
 export function formatLinks(links: readonly Link[]): string {
   return links
     .map((link) => {
       let text = `<${link.target}>`;
       for (const [name, value] of link.attributes) {
         if (value === true) text += `;${name}`;
-        else if (typeof value === "number" || /^[0-9A-Za-z.+-]*$/.test(value)) text += `;${name}=${value}`;
+        else if (typeof value === "number" || (/^[0-9A-Za-z.+-]*$/.test(value) && QUOTED_ATTRIBUTES.indexOf(name) < 0)) text += `;${name}=${value}`;
         else text += `;${name}="${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
       }
       return text;

@@ -55,11 +55,14 @@ export class ObjectInstance {
     return this.values.get(resourceId);
   }
 
-  /** Stores a value; observers of it are told when it differs from the stored one. */
-  set(resourceId: number, value: ResourceContent): void {
+  /**
+   * Stores a value; observers of it are told when it differs from the stored
+   * one, unless `announce` is false (the caller notifies them itself).
+   */
+  set(resourceId: number, value: ResourceContent, announce = true): void {
     const previous = this.values.get(resourceId);
     this.values.set(resourceId, value);
-    if (!sameContent(previous, value)) this.changed({ objectId: this.objectId, instanceId: this.id, resourceId });
+    if (announce && !sameContent(previous, value)) this.changed({ objectId: this.objectId, instanceId: this.id, resourceId });
   }
 
   setInstance(resourceId: number, resourceInstanceId: number, value: ResourceValue): void {

@@ -40,6 +40,22 @@ export class FirmwareUpdateStateMachine {
     instance.bind(2, { execute: () => this.executeUpdate() });
   }
 
+  /** Whether `state` is a State value (/5/0/3: 0 Idle … 3 Updating). */
+  static isState(state: unknown): state is number {
+    return typeof state === "number" && Number.isInteger(state) && state >= FirmwareState.Idle && state <= FirmwareState.Updating;
+  }
+
+  /**
+   * The application moved the update to `state` (Agent Tiny's
+   * FIRMWARE_UPDATE_STATE report). It is stored without notifying: the
+   * report itself is the notification. False for a value that is no state.
+   */
+  reportState(state: number): boolean {
+    if (!FirmwareUpdateStateMachine.isState(state)) return false;
+    this.instance.set(3, state, false);
+    return true;
+  }
+
   get state(): number {
     return this.instance.get(3) as number;
   }

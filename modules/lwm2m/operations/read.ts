@@ -54,7 +54,7 @@ export function collect(context: DmContext, path: LwM2mPath): Collected {
 export function read(context: DmContext, path: LwM2mPath, accept: number | undefined): OutgoingResponse {
   const collected = collect(context, path);
   if ("error" in collected) return collected.error;
-  const encoded = encodeRead(path, collected.entries, collected.single, accept, context.serverVersion);
+  const encoded = encodeRead(path, collected.entries, collected.single, accept);
   if ("notAcceptable" in encoded) return { code: ResponseCode.NotAcceptable };
   return { code: ResponseCode.Content, contentFormat: encoded.format, payload: encoded.payload };
 }

@@ -1,0 +1,128 @@
+import type { Logger } from "../../hal/log.js";
+import type { RandomSource } from "../../hal/random.js";
+import type { SettingsStore } from "../../hal/storage.js";
+import type { Time, TimerHandle } from "../../hal/time.js";
+import { codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
+import type { CoapEndpoint, ServerExchange } from "../coap/endpoint.js";
+import { peerKey, type Peer } from "../coap/message.js";
+import { AttributeStore } from "./attributes.js";
+import { retryDelayMs } from "./backoff.js";
+import { dispatchBootstrap } from "./bootstrap-dispatcher.js";
+import { saveBootstrapConfig } from "./bootstrap-store.js";
+import type { ObjectStore } from "./model/object-store.js";
+import { bootstrapAccountId } from "./operations/bootstrap.js";
+import type { DmContext } from "./operations/context.js";
+import type { LifecycleEvent } from "./registration.js";
+import { numberOr, provisionBootstrapAccount, type BootstrapConfig } from "./server-accounts.js";
+import { resolvePeer, type Resolver, type ServerUri } from "./server-uri.js";
+
+export const DEFAULT_BOOTSTRAP_FINISH_TIMEOUT_MS = 60000;
+
+export interface BootstrapClientOptions {
+  readonly endpoint: CoapEndpoint;
+  readonly time: Time;
+  readonly random: RandomSource;
+  readonly log?: Logger;
+  readonly store: ObjectStore;
+  readonly endpointName: string;
+  readonly version: "1.0" | "1.1";
+  readonly settings?: SettingsStore;
+  readonly resolve?: Resolver;
+  readonly onEvent: (event: LifecycleEvent) => void;
+  /** Bootstrap-Finish was accepted and the configuration kept. */
+  readonly onFinished: () => void;
+}
+
+/**
+ * The client side of the bootstrap interface: client-initiated (hold-off,
+ * Bootstrap-Request, retries with back-off, a deadline for Finish) and
+ * server-initiated (requests from the bootstrap server at any time).
+ */
+export class BootstrapClient {
+  readonly uri: ServerUri;
+  /** True from the start of a bootstrap until Finish. */
+  requested = false;
+  private readonly config: BootstrapConfig;
+  private readonly options: BootstrapClientOptions;
+  private readonly context: DmContext;
+  private peer: Peer | undefined;
+  private timer: TimerHandle | undefined;
+  private attempt = 0;
+
+  constructor(config: BootstrapConfig, restored: boolean, options: BootstrapClientOptions) {
+    this.config = config;
+    this.options = options;
+    this.uri = provisionBootstrapAccount(options.store, config, restored);
+    const time = options.time;
+    this.context = { store: options.store, shortServerId: 0, serverVersion: options.version, bootstrap: true, attributes: new AttributeStore(), log: options.log, defer: (action) => void time.setTimer(0, action) };
+  }
+
+  /** Resolves the bootstrap server's address, so its requests are recognised. */
+  resolve(): void {
+    resolvePeer(this.uri, this.options.resolve, (peer) => (this.peer = peer), () => undefined);
+  }
+
+  isPeer(peer: Peer): boolean {
+    return !!this.peer && peerKey(this.peer) === peerKey(peer);
+  }
+
+  handle(exchange: ServerExchange): void {
+    dispatchBootstrap(exchange, this.context, this.options.version, () => this.finished());
+  }
+
+  /** Waits the hold-off time for a server-initiated bootstrap, then sends the Bootstrap-Request. */
+  begin(): void {
+    this.requested = true;
+    this.options.onEvent({ type: "bootstrap-started", uri: this.config.uri });
+    const account = this.options.store.get(0)!.instance(bootstrapAccountId(this.options.store) ?? -1);
+    this.arm(numberOr(account?.get(11), 0) * 1000, () => this.request());
+  }
+
+  stop(): void {
+    this.requested = false;
+    this.clearTimer();
+  }
+
+  private request(): void {
+    const peer = this.peer;
+    if (!peer) return this.retry("the bootstrap server address is not resolved");
+    const query = [`ep=${this.options.endpointName}`];
+    if (this.options.version === "1.1") query.push(`pct=${ContentFormat.SenmlCbor}`);
+    this.options.log?.info(`requesting bootstrap from ${this.config.uri}`);
+    this.options.endpoint.request({ peer, method: Method.POST, path: "/bs", query }, (error, response) => {
+      if (!this.requested) return;
+      if (error) return this.retry(error.message);
+      if (response!.code !== ResponseCode.Changed) return this.retry(`Bootstrap-Request answered ${codeString(response!.code)}`);
+      this.arm(this.config.finishTimeoutMs ?? DEFAULT_BOOTSTRAP_FINISH_TIMEOUT_MS, () => this.retry("no Bootstrap-Finish in time"));
+    });
+  }
+
+  private retry(message: string): void {
+    const delay = retryDelayMs(this.attempt++, this.options.random);
+    this.options.log?.warn(`bootstrap failed (${message}); retry in ${(delay / 1000).toFixed(0)} s`);
+    this.options.onEvent({ type: "error", shortServerId: 0, reason: "unknown", temporary: true, message: `bootstrap: ${message}`, retryInMs: delay });
+    this.arm(delay, () => this.request());
+  }
+
+  private arm(delayMs: number, action: () => void): void {
+    this.clearTimer();
+    this.timer = this.options.time.setTimer(delayMs, () => {
+      this.timer = undefined;
+      action();
+    });
+  }
+
+  private clearTimer(): void {
+    this.options.time.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Bootstrap-Finish accepted: keep the configuration, then let the client register. */
+  private finished(): void {
+    this.clearTimer();
+    this.requested = false;
+    this.attempt = 0;
+    if (this.options.settings) saveBootstrapConfig(this.options.store, this.options.settings);
+    this.options.onFinished();
+  }
+}
