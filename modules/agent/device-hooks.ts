@@ -1,5 +1,9 @@
 import type { ObjectStore, ResourceContent } from "../lwm2m/model/object-store.js";
+import { ConnectivityMonitoringResource } from "../lwm2m/objects/connectivity-monitoring.js";
 import { DeviceErrors } from "../lwm2m/objects/device-errors.js";
+import { DeviceError, DeviceResource } from "../lwm2m/objects/device.js";
+import { LocationResource } from "../lwm2m/objects/location.js";
+import { ObjectId } from "../lwm2m/objects/object-ids.js";
 import type { DeviceInfo } from "./params.js";
 
 /**
@@ -57,65 +61,65 @@ const list = (values: readonly (number | string)[]): ResourceContent => new Map(
  * (Location) and 19 (downlink writes), creating the instances they need.
  */
 export function installDeviceHooks(store: ObjectStore, info: DeviceInfo, hooks: DeviceHooks): DeviceErrors {
-  const device = store.get(3)!.instance(0) ?? store.get(3)!.createInstance(0);
+  const device = store.get(ObjectId.Device)!.instance(0) ?? store.get(ObjectId.Device)!.createInstance(0);
   const readers: [number, (() => ResourceContent | undefined) | undefined][] = [
-    [0, () => hooks.getManufacturer?.() ?? info.manufacturer],
-    [1, hooks.getModelNumber && (() => hooks.getModelNumber!())],
-    [2, hooks.getSerialNumber && (() => hooks.getSerialNumber!())],
-    [3, hooks.getFirmwareVersion && (() => hooks.getFirmwareVersion!())],
-    [6, hooks.getPowerSources && (() => list(hooks.getPowerSources!()))],
-    [7, hooks.getSourceVoltages && (() => list(hooks.getSourceVoltages!()))],
-    [8, hooks.getPowerCurrents && (() => list(hooks.getPowerCurrents!()))],
-    [9, hooks.getBatteryLevel && (() => hooks.getBatteryLevel!())],
-    [10, hooks.getMemoryFree && (() => hooks.getMemoryFree!())],
-    [16, () => hooks.getBindingModes?.() ?? "UQ"],
-    [17, hooks.getDeviceType ? () => hooks.getDeviceType!() : info.deviceType ? () => info.deviceType : undefined],
-    [18, hooks.getHardwareVersion && (() => hooks.getHardwareVersion!())],
-    [19, hooks.getSoftwareVersion && (() => hooks.getSoftwareVersion!())],
-    [20, hooks.getBatteryStatus && (() => hooks.getBatteryStatus!())],
-    [21, hooks.getMemoryTotal && (() => hooks.getMemoryTotal!())],
+    [DeviceResource.Manufacturer, () => hooks.getManufacturer?.() ?? info.manufacturer],
+    [DeviceResource.ModelNumber, hooks.getModelNumber && (() => hooks.getModelNumber!())],
+    [DeviceResource.SerialNumber, hooks.getSerialNumber && (() => hooks.getSerialNumber!())],
+    [DeviceResource.FirmwareVersion, hooks.getFirmwareVersion && (() => hooks.getFirmwareVersion!())],
+    [DeviceResource.AvailablePowerSources, hooks.getPowerSources && (() => list(hooks.getPowerSources!()))],
+    [DeviceResource.PowerSourceVoltage, hooks.getSourceVoltages && (() => list(hooks.getSourceVoltages!()))],
+    [DeviceResource.PowerSourceCurrent, hooks.getPowerCurrents && (() => list(hooks.getPowerCurrents!()))],
+    [DeviceResource.BatteryLevel, hooks.getBatteryLevel && (() => hooks.getBatteryLevel!())],
+    [DeviceResource.MemoryFree, hooks.getMemoryFree && (() => hooks.getMemoryFree!())],
+    [DeviceResource.SupportedBindingAndModes, () => hooks.getBindingModes?.() ?? "UQ"],
+    [DeviceResource.DeviceType, hooks.getDeviceType ? () => hooks.getDeviceType!() : info.deviceType ? () => info.deviceType : undefined],
+    [DeviceResource.HardwareVersion, hooks.getHardwareVersion && (() => hooks.getHardwareVersion!())],
+    [DeviceResource.SoftwareVersion, hooks.getSoftwareVersion && (() => hooks.getSoftwareVersion!())],
+    [DeviceResource.BatteryStatus, hooks.getBatteryStatus && (() => hooks.getBatteryStatus!())],
+    [DeviceResource.MemoryTotal, hooks.getMemoryTotal && (() => hooks.getMemoryTotal!())],
   ];
   for (const [resourceId, read] of readers) if (read) device.bind(resourceId, { read });
-  device.bind(4, { execute: () => hooks.reboot?.(), executeAfterResponse: true });
-  if (hooks.factoryReset) device.bind(5, { execute: () => hooks.factoryReset!(), executeAfterResponse: true });
+  device.bind(DeviceResource.Reboot, { execute: () => hooks.reboot?.(), executeAfterResponse: true });
+  if (hooks.factoryReset) device.bind(DeviceResource.FactoryReset, { execute: () => hooks.factoryReset!(), executeAfterResponse: true });
   const errors = new DeviceErrors(device);
-  if (hooks.getDeviceErrors) device.bind(11, { read: () => list(hooks.getDeviceErrors!().length ? hooks.getDeviceErrors!() : [0]) });
-  device.bind(12, {
+  if (hooks.getDeviceErrors) device.bind(DeviceResource.ErrorCode, { read: () => list(hooks.getDeviceErrors!().length ? hooks.getDeviceErrors!() : [DeviceError.None]) });
+  device.bind(DeviceResource.ResetErrorCode, {
     execute: () => {
       errors.reset();
       hooks.resetDeviceErrors?.();
     },
   });
   const timeHooks: [number, (() => ResourceContent) | undefined, ((value: ResourceContent) => number | void) | undefined][] = [
-    [13, hooks.getCurrentTime && (() => hooks.getCurrentTime!()), hooks.setCurrentTime && ((value) => hooks.setCurrentTime!(value as number))],
-    [14, hooks.getUtcOffset && (() => hooks.getUtcOffset!()), hooks.setUtcOffset && ((value) => hooks.setUtcOffset!(String(value)))],
-    [15, hooks.getTimezone && (() => hooks.getTimezone!()), hooks.setTimezone && ((value) => hooks.setTimezone!(String(value)))],
+    [DeviceResource.CurrentTime, hooks.getCurrentTime && (() => hooks.getCurrentTime!()), hooks.setCurrentTime && ((value) => hooks.setCurrentTime!(value as number))],
+    [DeviceResource.UtcOffset, hooks.getUtcOffset && (() => hooks.getUtcOffset!()), hooks.setUtcOffset && ((value) => hooks.setUtcOffset!(String(value)))],
+    [DeviceResource.Timezone, hooks.getTimezone && (() => hooks.getTimezone!()), hooks.setTimezone && ((value) => hooks.setTimezone!(String(value)))],
   ];
   for (const [resourceId, read, write] of timeHooks) {
     if (read || write) device.bind(resourceId, { ...(read ? { read } : {}), ...(write ? { write } : {}) });
   }
 
   if (hooks.getNetworkBearer || hooks.getSignalStrength) {
-    const connectivity = store.get(4)!.instance(0) ?? store.get(4)!.createInstance(0);
+    const connectivity = store.get(ObjectId.ConnectivityMonitoring)!.instance(0) ?? store.get(ObjectId.ConnectivityMonitoring)!.createInstance(0);
     const conn: [number, (() => ResourceContent | undefined) | undefined][] = [
-      [0, hooks.getNetworkBearer && (() => hooks.getNetworkBearer!())],
-      [1, hooks.getNetworkBearer && (() => list([hooks.getNetworkBearer!()]))],
-      [2, hooks.getSignalStrength && (() => hooks.getSignalStrength!())],
-      [3, hooks.getLinkQuality && (() => hooks.getLinkQuality!())],
-      [4, () => list(hooks.getIpAddresses?.() ?? [])],
-      [6, hooks.getLinkUtilization && (() => hooks.getLinkUtilization!())],
-      [8, hooks.getCellId && (() => hooks.getCellId!())],
+      [ConnectivityMonitoringResource.NetworkBearer, hooks.getNetworkBearer && (() => hooks.getNetworkBearer!())],
+      [ConnectivityMonitoringResource.AvailableNetworkBearer, hooks.getNetworkBearer && (() => list([hooks.getNetworkBearer!()]))],
+      [ConnectivityMonitoringResource.RadioSignalStrength, hooks.getSignalStrength && (() => hooks.getSignalStrength!())],
+      [ConnectivityMonitoringResource.LinkQuality, hooks.getLinkQuality && (() => hooks.getLinkQuality!())],
+      [ConnectivityMonitoringResource.IpAddresses, () => list(hooks.getIpAddresses?.() ?? [])],
+      [ConnectivityMonitoringResource.LinkUtilization, hooks.getLinkUtilization && (() => hooks.getLinkUtilization!())],
+      [ConnectivityMonitoringResource.CellId, hooks.getCellId && (() => hooks.getCellId!())],
     ];
     for (const [resourceId, read] of conn) if (read) connectivity.bind(resourceId, { read });
   }
   if (hooks.getLatitude && hooks.getLongitude) {
-    const location = store.get(6)!.instance(0) ?? store.get(6)!.createInstance(0);
+    const location = store.get(ObjectId.Location)!.instance(0) ?? store.get(ObjectId.Location)!.createInstance(0);
     const loc: [number, (() => ResourceContent | undefined) | undefined][] = [
-      [0, () => hooks.getLatitude!()],
-      [1, () => hooks.getLongitude!()],
-      [2, hooks.getAltitude && (() => hooks.getAltitude!())],
-      [5, () => hooks.getTimestamp?.() ?? hooks.getCurrentTime?.() ?? 0],
-      [6, hooks.getSpeed && (() => hooks.getSpeed!())],
+      [LocationResource.Latitude, () => hooks.getLatitude!()],
+      [LocationResource.Longitude, () => hooks.getLongitude!()],
+      [LocationResource.Altitude, hooks.getAltitude && (() => hooks.getAltitude!())],
+      [LocationResource.Timestamp, () => hooks.getTimestamp?.() ?? hooks.getCurrentTime?.() ?? 0],
+      [LocationResource.Speed, hooks.getSpeed && (() => hooks.getSpeed!())],
     ];
     for (const [resourceId, read] of loc) if (read) location.bind(resourceId, { read });
   }

@@ -2,9 +2,11 @@ import type { SettingsStore } from "../../hal/storage.js";
 import { decodeTlv, encodeTlv } from "./content/tlv.js";
 import type { ObjectStore } from "./model/object-store.js";
 import type { ResourceEntry } from "./model/values.js";
+import { ObjectId } from "./objects/object-ids.js";
 
 /** Settings keys holding the bootstrapped Security (/0) and Server (/1) objects as OMA-TLV. */
-const KEYS: Readonly<Record<number, string>> = Object.freeze({ 0: "lwm2m.bs.0", 1: "lwm2m.bs.1" });
+const KEYS: Readonly<Record<number, string>> = Object.freeze({ [ObjectId.Security]: "lwm2m.bs.0", [ObjectId.Server]: "lwm2m.bs.1" });
+const SAVED_OBJECTS: readonly number[] = Object.freeze([ObjectId.Security, ObjectId.Server]);
 
 function entriesOf(store: ObjectStore, objectId: number): { entries: ResourceEntry[]; multiple: Set<number> } {
   const object = store.get(objectId)!;
@@ -27,7 +29,7 @@ function entriesOf(store: ObjectStore, objectId: number): { entries: ResourceEnt
 
 /** Persists /0 and /1 after a successful Bootstrap-Finish. */
 export function saveBootstrapConfig(store: ObjectStore, settings: SettingsStore): void {
-  for (const objectId of [0, 1]) {
+  for (const objectId of SAVED_OBJECTS) {
     const { entries, multiple } = entriesOf(store, objectId);
     settings.set(KEYS[objectId]!, encodeTlv({ objectId }, entries, multiple));
   }
@@ -35,11 +37,11 @@ export function saveBootstrapConfig(store: ObjectStore, settings: SettingsStore)
 
 /** Restores /0 and /1 saved by saveBootstrapConfig; false when none is stored or it does not decode. */
 export function loadBootstrapConfig(store: ObjectStore, settings: SettingsStore): boolean {
-  const saved = [0, 1].map((objectId) => settings.get(KEYS[objectId]!));
+  const saved = SAVED_OBJECTS.map((objectId) => settings.get(KEYS[objectId]!));
   if (!saved.every((value) => value instanceof Uint8Array)) return false;
   const decoded: ResourceEntry[][] = [];
   try {
-    [0, 1].forEach((objectId, index) => decoded.push(decodeTlv({ objectId }, saved[index] as Uint8Array, (o, r) => store.get(o)?.resource(r))));
+    SAVED_OBJECTS.forEach((objectId, index) => decoded.push(decodeTlv({ objectId }, saved[index] as Uint8Array, (o, r) => store.get(o)?.resource(r))));
   } catch {
     return false;
   }

@@ -1,14 +1,30 @@
 import { defineObject } from "../model/types.js";
+import { ObjectId } from "./object-ids.js";
+
+/** Resource IDs of object 7, Connectivity Statistics. */
+export const ConnectivityStatisticsResource = Object.freeze({
+  SmsTxCounter: 0,
+  SmsRxCounter: 1,
+  TxData: 2,
+  RxData: 3,
+  MaxMessageSize: 4,
+  AverageMessageSize: 5,
+  Start: 6,
+  Stop: 7,
+  CollectionPeriod: 8,
+} as const);
+
+const R = ConnectivityStatisticsResource;
 
 /** Object 7, Connectivity Statistics (OMA registry, version 1.0). */
-export const CONNECTIVITY_STATISTICS_OBJECT = defineObject(7, "Connectivity Statistics", { multiple: false, mandatory: false }, [
-  [0, "SMS Tx Counter", "R", "single", "optional", "integer"],
-  [1, "SMS Rx Counter", "R", "single", "optional", "integer"],
-  [2, "Tx Data", "R", "single", "optional", "integer", undefined, "KB"],
-  [3, "Rx Data", "R", "single", "optional", "integer", undefined, "KB"],
-  [4, "Max Message Size", "R", "single", "optional", "integer", undefined, "B"],
-  [5, "Average Message Size", "R", "single", "optional", "integer", undefined, "B"],
-  [6, "Start", "E", "single", "mandatory", "none"],
-  [7, "Stop", "E", "single", "mandatory", "none"],
-  [8, "Collection Period", "RW", "single", "optional", "integer", undefined, "s"],
+export const CONNECTIVITY_STATISTICS_OBJECT = defineObject(ObjectId.ConnectivityStatistics, "Connectivity Statistics", { multiple: false, mandatory: false }, [
+  [R.SmsTxCounter, "SMS Tx Counter", "R", "single", "optional", "integer"],
+  [R.SmsRxCounter, "SMS Rx Counter", "R", "single", "optional", "integer"],
+  [R.TxData, "Tx Data", "R", "single", "optional", "integer", undefined, "KB"],
+  [R.RxData, "Rx Data", "R", "single", "optional", "integer", undefined, "KB"],
+  [R.MaxMessageSize, "Max Message Size", "R", "single", "optional", "integer", undefined, "B"],
+  [R.AverageMessageSize, "Average Message Size", "R", "single", "optional", "integer", undefined, "B"],
+  [R.Start, "Start", "E", "single", "mandatory", "none"],
+  [R.Stop, "Stop", "E", "single", "mandatory", "none"],
+  [R.CollectionPeriod, "Collection Period", "RW", "single", "optional", "integer", undefined, "s"],
 ]);

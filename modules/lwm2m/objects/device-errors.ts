@@ -1,5 +1,5 @@
 import type { ObjectInstance } from "../model/object-store.js";
-import { DeviceError } from "./device.js";
+import { DeviceError, DeviceResource } from "./device.js";
 
 /**
  * The Device object's Error Code list (/3/0/11) with Reset Error Code
@@ -12,7 +12,7 @@ export class DeviceErrors {
   constructor(instance: ObjectInstance) {
     this.instance = instance;
     this.publish();
-    instance.bind(12, { execute: () => this.reset() });
+    instance.bind(DeviceResource.ResetErrorCode, { execute: () => this.reset() });
   }
 
   add(code: number): void {
@@ -32,6 +32,6 @@ export class DeviceErrors {
 
   private publish(): void {
     const list = this.codes.length ? this.codes : [DeviceError.None];
-    this.instance.set(11, new Map(list.map((code, index) => [index, code])));
+    this.instance.set(DeviceResource.ErrorCode, new Map(list.map((code, index) => [index, code])));
   }
 }

@@ -1,6 +1,6 @@
 import { ResponseCode } from "../../coap/constants.js";
 import type { ObjectInstance } from "../model/object-store.js";
-import { FirmwareState, FirmwareUpdateResult } from "./firmware-update.js";
+import { FirmwareState, FirmwareUpdateResource, FirmwareUpdateResult } from "./firmware-update.js";
 
 /** What the application supplies to the Firmware Update object; transfer and storage live behind these. */
 export interface FirmwareUpdateHandlers {
@@ -30,14 +30,14 @@ export class FirmwareUpdateStateMachine {
   constructor(instance: ObjectInstance, handlers: FirmwareUpdateHandlers) {
     this.instance = instance;
     this.handlers = handlers;
-    instance.set(1, "");
-    instance.set(3, FirmwareState.Idle);
-    instance.set(5, FirmwareUpdateResult.Initial);
-    instance.set(8, new Map((handlers.protocols ?? [0]).map((protocol, index) => [index, protocol])));
-    instance.set(9, handlers.acceptPackage ? 2 : 0); // delivery method: 0 pull, 2 both
-    instance.bind(1, { write: (value) => this.writeUri(String(value)) });
-    instance.bind(0, { write: (value) => this.writePackage(value instanceof Uint8Array ? value : new Uint8Array(0)) });
-    instance.bind(2, { execute: () => this.executeUpdate() });
+    instance.set(FirmwareUpdateResource.PackageUri, "");
+    instance.set(FirmwareUpdateResource.State, FirmwareState.Idle);
+    instance.set(FirmwareUpdateResource.UpdateResult, FirmwareUpdateResult.Initial);
+    instance.set(FirmwareUpdateResource.ProtocolSupport, new Map((handlers.protocols ?? [0]).map((protocol, index) => [index, protocol])));
+    instance.set(FirmwareUpdateResource.DeliveryMethod, handlers.acceptPackage ? 2 : 0); // 0 pull, 2 both
+    instance.bind(FirmwareUpdateResource.PackageUri, { write: (value) => this.writeUri(String(value)) });
+    instance.bind(FirmwareUpdateResource.Package, { write: (value) => this.writePackage(value instanceof Uint8Array ? value : new Uint8Array(0)) });
+    instance.bind(FirmwareUpdateResource.Update, { execute: () => this.executeUpdate() });
   }
 
   /** Whether `state` is a State value (/5/0/3: 0 Idle … 3 Updating). */
@@ -57,16 +57,16 @@ export class FirmwareUpdateStateMachine {
   }
 
   get state(): number {
-    return this.instance.get(3) as number;
+    return this.instance.get(FirmwareUpdateResource.State) as number;
   }
 
   get result(): number {
-    return this.instance.get(5) as number;
+    return this.instance.get(FirmwareUpdateResource.UpdateResult) as number;
   }
 
   private set(state: number, result?: number): void {
-    if (result !== undefined) this.instance.set(5, result);
-    this.instance.set(3, state);
+    if (result !== undefined) this.instance.set(FirmwareUpdateResource.UpdateResult, result);
+    this.instance.set(FirmwareUpdateResource.State, state);
   }
 
   private writeUri(uri: string): number | void {
@@ -79,11 +79,11 @@ export class FirmwareUpdateStateMachine {
     const scheme = /^(coaps?|https?|coap\+tcp|coaps\+tcp):\/\//.exec(uri)?.[1];
     const protocol = { coap: 0, coaps: 1, http: 2, https: 3, "coap+tcp": 4, "coaps+tcp": 5 }[scheme ?? ""];
     if (protocol === undefined) {
-      this.instance.set(5, FirmwareUpdateResult.InvalidUri);
+      this.instance.set(FirmwareUpdateResource.UpdateResult, FirmwareUpdateResult.InvalidUri);
       return ResponseCode.BadRequest;
     }
     if ((this.handlers.protocols ?? [0]).indexOf(protocol) < 0) {
-      this.instance.set(5, FirmwareUpdateResult.UnsupportedProtocol);
+      this.instance.set(FirmwareUpdateResource.UpdateResult, FirmwareUpdateResult.UnsupportedProtocol);
       return ResponseCode.BadRequest;
     }
     this.set(FirmwareState.Downloading, FirmwareUpdateResult.Initial);

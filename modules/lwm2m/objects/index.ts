@@ -10,6 +10,18 @@ import { LOCATION_OBJECT } from "./location.js";
 import { SECURITY_OBJECT } from "./security.js";
 import { SERVER_OBJECT } from "./server.js";
 
+export { ObjectId } from "./object-ids.js";
+export { SecurityResource } from "./security.js";
+export { ServerResource } from "./server.js";
+export { AccessControlResource } from "./access-control.js";
+export { DeviceResource } from "./device.js";
+export { ConnectivityMonitoringResource } from "./connectivity-monitoring.js";
+export { FirmwareUpdateResource } from "./firmware-update.js";
+export { LocationResource } from "./location.js";
+export { ConnectivityStatisticsResource } from "./connectivity-statistics.js";
+export { AppDataResource } from "./binary-app-data-container.js";
+export { ConfigResource } from "./config.js";
+
 /** Every object definition this client ships. */
 export const STANDARD_OBJECTS: readonly ObjectDefinition[] = Object.freeze([
   SECURITY_OBJECT,

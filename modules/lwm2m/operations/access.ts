@@ -1,7 +1,9 @@
 import { ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import type { ObjectStore } from "../model/object-store.js";
-import { AclRight } from "../objects/access-control.js";
+import { AccessControlResource, AclRight, DEFAULT_ACL_SERVER } from "../objects/access-control.js";
+import { ObjectId } from "../objects/object-ids.js";
+import { ServerResource } from "../objects/server.js";
 import type { LwM2mPath } from "../path.js";
 import type { DmContext } from "./context.js";
 
@@ -11,11 +13,11 @@ export type Right = keyof typeof AclRight;
 export const CREATE_INSTANCE_ID = 65535;
 
 function aclInstanceFor(store: ObjectStore, objectId: number, instanceId: number) {
-  const acl = store.get(2);
+  const acl = store.get(ObjectId.AccessControl);
   if (!acl) return undefined;
   for (const id of acl.instanceIds()) {
     const instance = acl.instance(id)!;
-    if (instance.get(0) === objectId && instance.get(1) === instanceId) return instance;
+    if (instance.get(AccessControlResource.ObjectId) === objectId && instance.get(AccessControlResource.ObjectInstanceId) === instanceId) return instance;
   }
   return undefined;
 }
@@ -24,11 +26,11 @@ function aclInstanceFor(store: ObjectStore, objectId: number, instanceId: number
 export function rightsOf(store: ObjectStore, shortServerId: number, objectId: number, instanceId: number): number {
   const instance = aclInstanceFor(store, objectId, instanceId);
   if (!instance) return 0;
-  if (instance.get(3) === shortServerId) return AclRight.Read | AclRight.Write | AclRight.Execute | AclRight.Delete;
-  const acl = instance.get(2);
+  if (instance.get(AccessControlResource.AccessControlOwner) === shortServerId) return AclRight.Read | AclRight.Write | AclRight.Execute | AclRight.Delete;
+  const acl = instance.get(AccessControlResource.Acl);
   if (!(acl instanceof Map)) return 0;
   const own = acl.get(shortServerId);
-  const fallback = acl.get(0);
+  const fallback = acl.get(DEFAULT_ACL_SERVER);
   return typeof own === "number" ? own : typeof fallback === "number" ? fallback : 0;
 }
 
@@ -42,7 +44,8 @@ export function checkAccess(context: DmContext, path: LwM2mPath, right: Right): 
   if (!context.accessControl?.()) return undefined;
   const store = context.store;
   const denied = { code: ResponseCode.Unauthorized };
-  if (path.objectId === 1 && path.instanceId !== undefined && store.get(1)?.instance(path.instanceId)?.get(0) === context.shortServerId) return undefined;
+  const ownServerInstance = path.objectId === ObjectId.Server && path.instanceId !== undefined && store.get(ObjectId.Server)?.instance(path.instanceId)?.get(ServerResource.ShortServerId) === context.shortServerId;
+  if (ownServerInstance) return undefined;
   const bit = AclRight[right];
   if (right === "Create") return rightsOf(store, context.shortServerId, path.objectId, CREATE_INSTANCE_ID) & bit ? undefined : denied;
   if (path.instanceId === undefined) {
@@ -55,11 +58,11 @@ export function checkAccess(context: DmContext, path: LwM2mPath, right: Right): 
 /** After a Create under Access Control: the creating server owns the new instance. */
 export function grantOwnership(context: DmContext, objectId: number, instanceId: number): void {
   if (!context.accessControl?.()) return;
-  const acl = context.store.get(2);
+  const acl = context.store.get(ObjectId.AccessControl);
   if (!acl || aclInstanceFor(context.store, objectId, instanceId)) return;
   const instance = acl.createInstance();
-  instance.set(0, objectId);
-  instance.set(1, instanceId);
-  instance.set(2, new Map());
-  instance.set(3, context.shortServerId);
+  instance.set(AccessControlResource.ObjectId, objectId);
+  instance.set(AccessControlResource.ObjectInstanceId, instanceId);
+  instance.set(AccessControlResource.Acl, new Map());
+  instance.set(AccessControlResource.AccessControlOwner, context.shortServerId);
 }

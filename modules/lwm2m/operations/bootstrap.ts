@@ -4,6 +4,9 @@ import { encodeLinks, type Link } from "../content/link-format.js";
 import type { ResourceValue } from "../model/types.js";
 import { checkValue, ContentError } from "../model/values.js";
 import type { ObjectStore } from "../model/object-store.js";
+import { ObjectId } from "../objects/object-ids.js";
+import { SecurityResource } from "../objects/security.js";
+import { ServerResource } from "../objects/server.js";
 import { formatPath, type LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, status, type DmContext } from "./context.js";
 import { decodePayload } from "./decode-payload.js";
@@ -11,8 +14,8 @@ import { read } from "./read.js";
 
 /** The Security instance of the bootstrap server itself (Bootstrap-Server = true). */
 export function bootstrapAccountId(store: ObjectStore): number | undefined {
-  const security = store.get(0);
-  return security?.instanceIds().find((id) => security.instance(id)!.get(1) === true);
+  const security = store.get(ObjectId.Security);
+  return security?.instanceIds().find((id) => security.instance(id)!.get(SecurityResource.BootstrapServer) === true);
 }
 
 /**
@@ -60,10 +63,10 @@ export function bootstrapDelete(context: DmContext, path: LwM2mPath | undefined)
   const objects = path ? [context.store.get(path.objectId)].filter((o) => o !== undefined) : context.store.list();
   if (path && objects.length === 0) return NOT_FOUND;
   for (const object of objects) {
-    if (object.id === 3) continue;
+    if (object.id === ObjectId.Device) continue;
     for (const id of object.instanceIds()) {
       if (path?.instanceId !== undefined && id !== path.instanceId) continue;
-      if (object.id === 0 && id === keep) continue;
+      if (object.id === ObjectId.Security && id === keep) continue;
       object.deleteInstance(id);
     }
   }
@@ -83,13 +86,13 @@ export function bootstrapDiscover(context: DmContext, path: LwM2mPath | undefine
     for (const id of ids) {
       const instance = object.instance(id)!;
       const attributes: [string, string | number | true][] = [];
-      if (object.id === 0 && instance.get(1) !== true) {
-        const ssid = instance.get(10);
+      if (object.id === ObjectId.Security && instance.get(SecurityResource.BootstrapServer) !== true) {
+        const ssid = instance.get(SecurityResource.ShortServerId);
         if (typeof ssid === "number") attributes.push(["ssid", ssid]);
-        const uri = instance.get(0);
+        const uri = instance.get(SecurityResource.ServerUri);
         if (typeof uri === "string") attributes.push(["uri", uri]);
-      } else if (object.id === 1) {
-        const ssid = instance.get(0);
+      } else if (object.id === ObjectId.Server) {
+        const ssid = instance.get(ServerResource.ShortServerId);
         if (typeof ssid === "number") attributes.push(["ssid", ssid]);
       }
       links.push({ target: formatPath({ objectId: object.id, instanceId: id }), attributes });
@@ -100,7 +103,7 @@ export function bootstrapDiscover(context: DmContext, path: LwM2mPath | undefine
 
 /** Bootstrap-Read (1.1, §6.1.7.2): only the Server and Access Control objects. */
 export function bootstrapRead(context: DmContext, path: LwM2mPath, accept: number | undefined): OutgoingResponse {
-  if (path.objectId !== 1 && path.objectId !== 2) return status(ResponseCode.BadRequest, "Bootstrap-Read covers objects 1 and 2 only");
+  if (path.objectId !== ObjectId.Server && path.objectId !== ObjectId.AccessControl) return status(ResponseCode.BadRequest, "Bootstrap-Read covers objects 1 and 2 only");
   return read(context, path, accept);
 }
 
@@ -110,23 +113,23 @@ export function bootstrapRead(context: DmContext, path: LwM2mPath, accept: numbe
  * there must be at least one. Returns a reason when inconsistent (4.06).
  */
 export function bootstrapInconsistency(store: ObjectStore): string | undefined {
-  const security = store.get(0)!;
-  const servers = store.get(1)!;
-  const ssids = new Set(servers.instanceIds().map((id) => servers.instance(id)!.get(0)));
+  const security = store.get(ObjectId.Security)!;
+  const servers = store.get(ObjectId.Server)!;
+  const ssids = new Set(servers.instanceIds().map((id) => servers.instance(id)!.get(ServerResource.ShortServerId)));
   let accounts = 0;
   for (const id of security.instanceIds()) {
     const instance = security.instance(id)!;
-    if (instance.get(1) === true) continue;
+    if (instance.get(SecurityResource.BootstrapServer) === true) continue;
     accounts++;
-    if (typeof instance.get(0) !== "string") return `/0/${id} has no server URI`;
-    const ssid = instance.get(10);
+    if (typeof instance.get(SecurityResource.ServerUri) !== "string") return `/0/${id} has no server URI`;
+    const ssid = instance.get(SecurityResource.ShortServerId);
     if (typeof ssid !== "number" || !ssids.has(ssid)) return `/0/${id} has no Server instance with its Short Server ID`;
   }
   if (accounts === 0) return "no LwM2M server account was provisioned";
   for (const id of servers.instanceIds()) {
-    const lifetime = servers.instance(id)!.get(1);
+    const lifetime = servers.instance(id)!.get(ServerResource.Lifetime);
     if (typeof lifetime !== "number" || lifetime <= 0) return `/1/${id} has no lifetime`;
-    if (typeof servers.instance(id)!.get(7) !== "string") return `/1/${id} has no binding`;
+    if (typeof servers.instance(id)!.get(ServerResource.Binding) !== "string") return `/1/${id} has no binding`;
   }
   return undefined;
 }

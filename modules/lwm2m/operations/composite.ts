@@ -4,6 +4,7 @@ import { decodeSenmlCbor, decodeSenmlJson, decodeSenmlPaths, encodeSenmlCbor, en
 import type { ObjectInstance, ResourceContent } from "../model/object-store.js";
 import { canWrite, type ResourceValue } from "../model/types.js";
 import { checkValue, ContentError, type ResourceEntry } from "../model/values.js";
+import { ObjectId } from "../objects/object-ids.js";
 import { formatPath, type LwM2mPath } from "../path.js";
 import { checkAccess } from "./access.js";
 import { lookupDefinition, METHOD_NOT_ALLOWED, NOT_FOUND, status, type DmContext } from "./context.js";
@@ -64,7 +65,7 @@ export function writeComposite(context: DmContext, format: number | undefined, p
   const writes: { instance: ObjectInstance; resourceId: number; content: ResourceContent }[] = [];
   try {
     for (const entry of entries) {
-      if (entry.path.objectId === 0) return { code: ResponseCode.Unauthorized };
+      if (entry.path.objectId === ObjectId.Security) return { code: ResponseCode.Unauthorized };
       const denied = checkAccess(context, entry.path, "Write");
       if (denied) return denied;
       const object = context.store.get(entry.path.objectId);

@@ -3,13 +3,14 @@ import type { OutgoingResponse } from "../../coap/response.js";
 import { canonicalFormat } from "../content/formats.js";
 import { tlvInstanceIds } from "../content/tlv.js";
 import { ContentError } from "../model/values.js";
+import { ObjectId } from "../objects/object-ids.js";
 import { MAX_ID, type LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
 import { write } from "./write.js";
 
 /** Create (§6.3.6): POST on an object; the new instance id comes from the payload or is the lowest free one. */
 export function create(context: DmContext, path: LwM2mPath, format: number | undefined, payload: Uint8Array): OutgoingResponse {
-  if (path.objectId === 0 || path.objectId === 1) return context.bootstrap ? METHOD_NOT_ALLOWED : UNAUTHORIZED;
+  if (path.objectId === ObjectId.Security || path.objectId === ObjectId.Server) return context.bootstrap ? METHOD_NOT_ALLOWED : UNAUTHORIZED;
   const object = context.store.get(path.objectId);
   if (!object) return NOT_FOUND;
   if (!object.definition.multiple && object.instanceIds().length > 0) return status(ResponseCode.BadRequest, "single-instance object already has its instance");

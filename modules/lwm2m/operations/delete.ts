@@ -1,11 +1,12 @@
 import { ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
+import { ObjectId } from "../objects/object-ids.js";
 import type { LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, UNAUTHORIZED, type DmContext } from "./context.js";
 
 /** Delete (§6.3.7): removes an object instance. */
 export function deleteInstance(context: DmContext, path: LwM2mPath): OutgoingResponse {
-  if ((path.objectId === 0 || path.objectId === 1) && !context.bootstrap) return UNAUTHORIZED;
+  if ((path.objectId === ObjectId.Security || path.objectId === ObjectId.Server) && !context.bootstrap) return UNAUTHORIZED;
   const object = context.store.get(path.objectId);
   if (!object) return NOT_FOUND;
   if (path.instanceId === undefined || path.resourceId !== undefined) return METHOD_NOT_ALLOWED;

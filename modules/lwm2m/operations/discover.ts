@@ -2,6 +2,7 @@ import { ContentFormat, ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import { encodeLinks, type Link } from "../content/link-format.js";
 import { ATTRIBUTE_NAMES } from "../attributes.js";
+import { ObjectId } from "../objects/object-ids.js";
 import { formatPath, type LwM2mPath } from "../path.js";
 import { NOT_FOUND, UNAUTHORIZED, type DmContext } from "./context.js";
 
@@ -15,7 +16,7 @@ function attributesOf(context: DmContext, path: LwM2mPath): [string, number][] {
 
 /** Discover (§6.3.2): the object, its instances and resources with their attributes, as link-format. */
 export function discover(context: DmContext, path: LwM2mPath): OutgoingResponse {
-  if (path.objectId === 0 && !context.bootstrap) return UNAUTHORIZED;
+  if (path.objectId === ObjectId.Security && !context.bootstrap) return UNAUTHORIZED;
   const object = context.store.get(path.objectId);
   if (!object) return NOT_FOUND;
   const links: Link[] = [];

@@ -2,6 +2,7 @@ import { ResponseCode } from "../../coap/constants.js";
 import { utf8Decode } from "../../coap/message.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import { canExecute } from "../model/types.js";
+import { ObjectId } from "../objects/object-ids.js";
 import type { LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
 
@@ -10,7 +11,7 @@ const ARGUMENTS = /^([0-9](='[!#-&(-[\]-~ ]*')?)(,[0-9](='[!#-&(-[\]-~ ]*')?)*$/
 
 /** Execute (§6.3.5): POST on an executable resource, with optional arguments. */
 export function execute(context: DmContext, path: LwM2mPath, payload: Uint8Array): OutgoingResponse {
-  if (path.objectId === 0) return UNAUTHORIZED;
+  if (path.objectId === ObjectId.Security) return UNAUTHORIZED;
   const object = context.store.get(path.objectId);
   if (!object || path.instanceId === undefined || path.resourceId === undefined) return object ? METHOD_NOT_ALLOWED : NOT_FOUND;
   const instance = object.instance(path.instanceId);

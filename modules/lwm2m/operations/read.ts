@@ -4,6 +4,7 @@ import { encodeRead } from "../content/formats.js";
 import type { LwM2mObject, ObjectInstance } from "../model/object-store.js";
 import { canRead, type ResourceDefinition } from "../model/types.js";
 import type { ResourceEntry } from "../model/values.js";
+import { ObjectId } from "../objects/object-ids.js";
 import type { LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, UNAUTHORIZED, type DmContext } from "./context.js";
 
@@ -30,7 +31,7 @@ function instanceEntries(object: LwM2mObject, instance: ObjectInstance, only?: n
 
 /** The readable values under `path`, or the error a Read of it gets. */
 export function collect(context: DmContext, path: LwM2mPath): Collected {
-  if (path.objectId === 0 && !context.bootstrap) return { error: UNAUTHORIZED };
+  if (path.objectId === ObjectId.Security && !context.bootstrap) return { error: UNAUTHORIZED };
   const object = context.store.get(path.objectId);
   if (!object) return { error: NOT_FOUND };
   if (path.instanceId === undefined) {

@@ -1,6 +1,7 @@
 import { ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import { AttributeError, parseAttributeQueries } from "../attributes.js";
+import { ObjectId } from "../objects/object-ids.js";
 import type { LwM2mPath } from "../path.js";
 import { NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
 
@@ -8,7 +9,7 @@ const NUMERIC_TYPES: readonly string[] = Object.freeze(["integer", "unsigned", "
 
 /** Write-Attributes (§6.3.4): PUT with attribute queries and no payload. */
 export function writeAttributes(context: DmContext, path: LwM2mPath, queries: readonly string[]): OutgoingResponse {
-  if (path.objectId === 0) return UNAUTHORIZED;
+  if (path.objectId === ObjectId.Security) return UNAUTHORIZED;
   const object = context.store.get(path.objectId);
   if (!object) return NOT_FOUND;
   if (path.instanceId !== undefined && !object.instance(path.instanceId)) return NOT_FOUND;

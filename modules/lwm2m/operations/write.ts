@@ -3,6 +3,7 @@ import type { OutgoingResponse } from "../../coap/response.js";
 import type { ObjectInstance, ResourceContent } from "../model/object-store.js";
 import { canWrite, type ResourceValue } from "../model/types.js";
 import { checkValue, ContentError } from "../model/values.js";
+import { ObjectId } from "../objects/object-ids.js";
 import type { LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
 import { decodePayload } from "./decode-payload.js";
@@ -15,7 +16,7 @@ export type WriteMode = "replace" | "update";
  * so a bad payload changes nothing.
  */
 export function write(context: DmContext, path: LwM2mPath, format: number | undefined, payload: Uint8Array, mode: WriteMode): OutgoingResponse {
-  if (path.objectId === 0 && !context.bootstrap) return UNAUTHORIZED;
+  if (path.objectId === ObjectId.Security && !context.bootstrap) return UNAUTHORIZED;
   const object = context.store.get(path.objectId);
   if (!object) return NOT_FOUND;
   if (path.instanceId === undefined) return METHOD_NOT_ALLOWED;
