@@ -20,7 +20,7 @@ import {
   type Peer,
 } from "./message.js";
 import type { MessageLayer } from "./message-layer.js";
-import { Observers, type Observer, type ObserverCancelReason } from "./observers.js";
+import { Observers, type HeldObserver, type Observer, type ObserverCancelReason } from "./observers.js";
 import type { CoapParameters } from "./params.js";
 import { applyResponse, type OutgoingResponse } from "./response.js";
 
@@ -44,7 +44,9 @@ export interface ServerExchange {
   /**
    * Accepts an Observe registration carried by this GET. Call before respond()
    * with a 2.xx code; returns the observer, or undefined when this request is
-   * not a registration or the observer table is full.
+   * not a registration or the observer table is full. Notifications sent
+   * before respond() wait until the response has been transmitted; a response
+   * other than 2.xx cancels them with the observer.
    */
   acceptObserve(onCancel?: (reason: ObserverCancelReason) => void): Observer | undefined;
 }
@@ -184,7 +186,7 @@ export class ServerExchanges {
     if (observable && observeValue === 1) this.observers.deregister(peer, request);
     let responded = false;
     let acked = false;
-    let observer: Observer | undefined;
+    let observer: HeldObserver | undefined;
     let windowTimer: TimerHandle | undefined;
     if (confirmable) {
       windowTimer = this.time.setTimer(this.parameters.piggybackWindowMs, () => {
@@ -205,6 +207,7 @@ export class ServerExchanges {
           observer = undefined;
         }
         this.sendResponse(original, peer, dedupKey, response, block2, observer, acked);
+        observer?.release();
       },
       acceptObserve: (onCancel) => {
         if (responded || !observable || observeValue !== 0 || block2?.num) return undefined;
