@@ -1,5 +1,5 @@
 import type { SocketAddress } from "../../hal/net.js";
-import { MessageType, OptionNumber } from "./constants.js";
+import { codeClass, codeString, EMPTY, isCriticalOption, KNOWN_OPTIONS, MessageType, METHOD_NAMES, OptionNumber, TYPE_NAMES } from "./constants.js";
 
 export interface CoapOption {
   readonly number: number;
@@ -165,4 +165,30 @@ export function toHex(bytes: Uint8Array): string {
   let text = "";
   for (let i = 0; i < bytes.length; i++) text += (bytes[i]! < 16 ? "0" : "") + bytes[i]!.toString(16);
   return text;
+}
+
+/** The number of the first critical option that is unknown, malformed or wrongly repeated (RFC 7252 §5.4.1), if any. */
+export function findBadCriticalOption(message: CoapMessage): number | undefined {
+  let previous = -1;
+  for (const option of message.options) {
+    const range = KNOWN_OPTIONS[option.number];
+    const repeated = option.number === previous && !isRepeatable(option.number);
+    previous = option.number;
+    if (range && option.value.length >= range[0] && option.value.length <= range[1] && !repeated) continue;
+    if (isCriticalOption(option.number)) return option.number;
+    // An unrecognized or malformed elective option is ignored (RFC 7252 §5.4.1).
+  }
+  return undefined;
+}
+
+function isRepeatable(number: number): boolean {
+  return number === OptionNumber.IfMatch || number === OptionNumber.ETag || number === OptionNumber.LocationPath || number === OptionNumber.UriPath || number === OptionNumber.UriQuery || number === OptionNumber.LocationQuery;
+}
+
+/** "CON GET MID=1234 token=ab12cd34 /3/0" for logs. */
+export function describe(message: CoapMessage): string {
+  const what = message.code === EMPTY ? "empty" : codeClass(message.code) === 0 ? (METHOD_NAMES[message.code] ?? codeString(message.code)) : codeString(message.code);
+  const path = codeClass(message.code) === 0 && message.code !== EMPTY ? ` /${getUriPath(message).join("/")}` : "";
+  const size = message.payload.length ? ` ${message.payload.length}B` : "";
+  return `${TYPE_NAMES[message.type]} ${what} MID=${message.messageId}${message.token.length ? ` token=${toHex(message.token)}` : ""}${path}${size}`;
 }

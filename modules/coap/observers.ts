@@ -25,19 +25,30 @@ export interface Observer {
   readonly query: readonly string[];
   readonly accept: number | undefined;
   readonly active: boolean;
-  /** Notifications waiting behind an unacknowledged CON notification. */
+  /** Notifications waiting behind an unacknowledged CON notification or the registering response. */
   readonly queued: number;
   nextSequence(): number;
   /**
    * Sends a notification. CON notifications go one at a time per observer;
-   * later ones wait in a queue of MAX_QUEUED_NOTIFICATIONS. Returns false when
-   * the queue is full or the observer has ended.
+   * later ones, and any sent before the registering response has left, wait
+   * in a queue of MAX_QUEUED_NOTIFICATIONS. Returns false when the queue is
+   * full or the observer has ended.
    */
   notify(response: OutgoingResponse, options?: NotifyOptions): boolean;
   cancel(reason?: ObserverCancelReason): void;
 }
 
 export const MAX_QUEUED_NOTIFICATIONS = 8;
+
+/**
+ * An observer as the server holds it between acceptObserve() and the
+ * registering response: its notifications wait, so none reaches the client
+ * before the response (a strict client would answer it with RST).
+ */
+export interface HeldObserver extends Observer {
+  /** The registering response has been transmitted: held notifications go out, in order. */
+  release(): void;
+}
 
 export interface ObserverTransport {
   send(observer: Observer, message: CoapMessage, confirmable: boolean, onAck: () => void, onFailure: (reason: ObserverCancelReason) => void): boolean;
@@ -49,7 +60,7 @@ interface Pending {
   readonly options: NotifyOptions;
 }
 
-class ObserverEntry implements Observer {
+class ObserverEntry implements HeldObserver {
   readonly id: number;
   readonly peer: Peer;
   readonly token: Uint8Array;
@@ -62,6 +73,7 @@ class ObserverEntry implements Observer {
   private readonly onCancel: ((reason: ObserverCancelReason) => void) | undefined;
   private readonly queue: Pending[] = [];
   private inFlight: Pending | undefined;
+  private held = true;
   lastConAt: number;
 
   constructor(registry: Observers, id: number, peer: Peer, request: CoapMessage, now: number, onCancel?: (reason: ObserverCancelReason) => void) {
@@ -88,13 +100,20 @@ class ObserverEntry implements Observer {
   notify(response: OutgoingResponse, options: NotifyOptions = {}): boolean {
     if (!this.active) return false;
     const pending = { response, options };
-    if (this.inFlight) {
+    if (this.held || this.inFlight) {
       if (this.queue.length >= MAX_QUEUED_NOTIFICATIONS) return false;
       this.queue.push(pending);
       return true;
     }
     this.transmit(pending);
     return true;
+  }
+
+  release(): void {
+    if (!this.held) return;
+    // Still held while draining, so a notify() from an onDone callback queues behind the rest.
+    while (this.active && !this.inFlight && this.queue.length > 0) this.transmit(this.queue.shift()!);
+    this.held = false;
   }
 
   private transmit(pending: Pending): void {
@@ -184,8 +203,8 @@ export class Observers {
     return Array.from(this.entries.values());
   }
 
-  /** Adds an observer, replacing the same client's entry for the same resource or token. */
-  register(peer: Peer, request: CoapMessage, onCancel?: (reason: ObserverCancelReason) => void): Observer | undefined {
+  /** Adds an observer (held until release()), replacing the same client's entry for the same resource or token. */
+  register(peer: Peer, request: CoapMessage, onCancel?: (reason: ObserverCancelReason) => void): HeldObserver | undefined {
     const key = resourceKey(peer, request);
     for (const entry of Array.from(this.entries.values())) {
       if (entry.resourceKey === key || (peerKey(entry.peer) === peerKey(peer) && bytesEqual(entry.token, request.token))) entry.cancel("replaced");

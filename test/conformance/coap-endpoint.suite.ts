@@ -3,14 +3,14 @@ import { blockSize } from "../../modules/coap/block.js";
 import { download, fetchAll, upload } from "../../modules/coap/blockwise-client.js";
 import { encodeMessage } from "../../modules/coap/codec.js";
 import { code, MessageType, Method, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
-import type { CoapEndpoint, ServerExchange } from "../../modules/coap/endpoint.js";
+import type { CoapEndpoint } from "../../modules/coap/endpoint.js";
 import { CoapError } from "../../modules/coap/errors.js";
 import { createMessage, encodeUint, getOption, getUintOption, setUriPath, type CoapMessage } from "../../modules/coap/message.js";
-import type { Observer } from "../../modules/coap/observers.js";
 import { MemoryBudget } from "../../hal/memory.js";
 import { CoapEndpoint as Endpoint } from "../../modules/coap/endpoint.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
 import { asText, FAST, openEndpoint, openRawPeer, peerOf, text } from "./coap-helpers.js";
+import { observeTests } from "./coap-observe-tests.js";
 import { assert, sleep, suite, waitFor } from "./harness.js";
 
 function outcome(endpoint: CoapEndpoint, options: Parameters<CoapEndpoint["request"]>[0]): Promise<{ error?: CoapError; response?: CoapMessage }> {
@@ -207,55 +207,7 @@ export default suite("CoAP endpoint", (test) => {
     }
   });
 
-  test("observe: registration, CON and NON notifications, proactive and reactive cancel", async ({ platform }) => {
-    const server = await openEndpoint(platform);
-    const client = await openEndpoint(platform);
-    let observer: Observer | undefined;
-    const cancelReasons: string[] = [];
-    server.setHandler((exchange: ServerExchange) => {
-      observer = exchange.acceptObserve((reason) => cancelReasons.push(reason)) ?? observer;
-      exchange.respond({ code: ResponseCode.Content, payload: text("v0") });
-    });
-    try {
-      const peer = peerOf(server);
-      const seen: string[] = [];
-      const sequences: number[] = [];
-      const handle = client.observe({ peer, path: "/time" }, (error, response) => {
-        if (error) seen.push(`error ${error.kind}`);
-        else {
-          seen.push(asText(response!.payload));
-          sequences.push(getUintOption(response!, OptionNumber.Observe)!);
-        }
-      });
-      await waitFor(platform, () => seen.length === 1, 1000, "the registration response");
-      assert.ok(observer?.active, "server registered the observer");
-      const outcomes: string[] = [];
-      observer!.notify({ code: ResponseCode.Content, payload: text("v1") }, { confirmable: true, onDone: (o) => outcomes.push(o) });
-      observer!.notify({ code: ResponseCode.Content, payload: text("v2") }, { confirmable: true, onDone: (o) => outcomes.push(o) });
-      observer!.notify({ code: ResponseCode.Content, payload: text("v3") }, { onDone: (o) => outcomes.push(o) });
-      await waitFor(platform, () => seen.length === 4, 1000, "three notifications");
-      assert.equal(seen, ["v0", "v1", "v2", "v3"]);
-      assert.ok(sequences[1]! > sequences[0]! && sequences[3]! > sequences[2]!, `sequence numbers increase: ${sequences.join(",")}`);
-      assert.equal(outcomes, ["acknowledged", "acknowledged", "sent"]);
-      handle.cancel();
-      await waitFor(platform, () => server.listObservers().length === 0, 1000, "deregistration");
-      assert.equal(cancelReasons, ["deregistered"]);
-
-      // Reactive cancel: the next notification is answered with RST.
-      const again = client.observe({ peer, path: "/time" }, () => undefined);
-      await waitFor(platform, () => server.listObservers().length === 1, 1000, "a second registration");
-      again.cancel(false);
-      const outcome2: string[] = [];
-      server.listObservers()[0]!.notify({ code: ResponseCode.Content, payload: text("v4") }, { confirmable: true, onDone: (o) => outcome2.push(o) });
-      await waitFor(platform, () => outcome2.length === 1, 1000, "the RST");
-      assert.equal(outcome2, ["reset"]);
-      assert.equal(server.listObservers().length, 0);
-      assert.equal(cancelReasons[1], "reset");
-    } finally {
-      client.close();
-      server.close();
-    }
-  });
+  observeTests(test);
 
   test("Block2: large responses in blocks, a smaller size on request, resume and ETag", async ({ platform }) => {
     const server = await openEndpoint(platform);

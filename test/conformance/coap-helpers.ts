@@ -4,7 +4,7 @@ import { decodeMessage } from "../../modules/coap/codec.js";
 import { CoapEndpoint } from "../../modules/coap/endpoint.js";
 import type { CoapMessage, Peer } from "../../modules/coap/message.js";
 import type { CoapParameters } from "../../modules/coap/params.js";
-import { UdpTransport } from "../../modules/coap/transport.js";
+import { UdpTransport, type CoapTransport } from "../../modules/coap/transport.js";
 import { bound, waitFor } from "./harness.js";
 
 /** Fast retransmission so loopback tests finish quickly. */
@@ -15,6 +15,46 @@ export async function openEndpoint(platform: Platform, parameters: Partial<CoapP
   const endpoint = new CoapEndpoint({ transport, time: platform.time, random: platform.random, parameters });
   await bound(platform, transport);
   return endpoint;
+}
+
+/** A transport that records, decoded, every message it sends, so tests can check the order on the wire. */
+export class RecordingTransport implements CoapTransport {
+  readonly sent: CoapMessage[] = [];
+  private readonly inner: CoapTransport;
+
+  constructor(inner: CoapTransport) {
+    this.inner = inner;
+  }
+
+  get maxDatagramSize(): number {
+    return this.inner.maxDatagramSize;
+  }
+
+  get localPort(): number {
+    return this.inner.localPort;
+  }
+
+  send(data: Uint8Array, peer: Peer): void {
+    const decoded = decodeMessage(data.slice());
+    if (decoded.ok) this.sent.push(decoded.message);
+    this.inner.send(data, peer);
+  }
+
+  listen(onDatagram: (data: Uint8Array, peer: Peer) => void, onError?: Parameters<CoapTransport["listen"]>[1]): void {
+    this.inner.listen(onDatagram, onError);
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/** An endpoint whose sent messages are recorded in `sent`. */
+export async function openRecordingEndpoint(platform: Platform, parameters: Partial<CoapParameters> = FAST): Promise<{ endpoint: CoapEndpoint; sent: CoapMessage[] }> {
+  const transport = new RecordingTransport(new UdpTransport(platform.net));
+  const endpoint = new CoapEndpoint({ transport, time: platform.time, random: platform.random, parameters });
+  await bound(platform, transport);
+  return { endpoint, sent: transport.sent };
 }
 
 export function peerOf(endpoint: { localPort: number }): Peer {

@@ -1,0 +1,285 @@
+import type { Logger } from "../../hal/log.js";
+import type { Time, TimerHandle } from "../../hal/time.js";
+import { decodeBlock, encodeBlock, type BlockOption } from "./block.js";
+import { BlockTransfers } from "./block-transfers.js";
+import { encodeMessage, encodedSize } from "./codec.js";
+import { codeClass, MessageType, Method, METHOD_NAMES, OptionNumber, ResponseCode } from "./constants.js";
+import {
+  addOption,
+  createMessage,
+  describe,
+  findBadCriticalOption,
+  getOption,
+  getUintOption,
+  getUriPath,
+  getUriQuery,
+  peerKey,
+  setUintOption,
+  utf8Encode,
+  type CoapMessage,
+  type Peer,
+} from "./message.js";
+import type { MessageLayer } from "./message-layer.js";
+import { Observers, type HeldObserver, type Observer, type ObserverCancelReason } from "./observers.js";
+import type { CoapParameters } from "./params.js";
+import { applyResponse, type OutgoingResponse } from "./response.js";
+
+export interface IncomingRequest {
+  readonly message: CoapMessage;
+  readonly peer: Peer;
+  readonly method: number;
+  readonly path: readonly string[];
+  readonly query: readonly string[];
+  readonly payload: Uint8Array;
+  readonly contentFormat: number | undefined;
+  readonly accept: number | undefined;
+  /** 0 = register, 1 = deregister, undefined = no Observe option. */
+  readonly observe: number | undefined;
+}
+
+export interface ServerExchange {
+  readonly request: IncomingRequest;
+  /** Sends the response: piggybacked if in time, otherwise as a separate response. Call once. */
+  respond(response: OutgoingResponse): void;
+  /**
+   * Accepts an Observe registration carried by this GET. Call before respond()
+   * with a 2.xx code; returns the observer, or undefined when this request is
+   * not a registration or the observer table is full. Notifications sent
+   * before respond() wait until the response has been transmitted; a response
+   * other than 2.xx cancels them with the observer.
+   */
+  acceptObserve(onCancel?: (reason: ObserverCancelReason) => void): Observer | undefined;
+}
+
+export type RequestHandler = (exchange: ServerExchange) => void;
+
+/**
+ * The server side of an endpoint: option checks, Block1 reassembly and Block2
+ * serving, dispatch to the handler, piggybacked, separate and NON responses,
+ * and the observers (RFC 7641) with their notifications.
+ */
+export class ServerExchanges {
+  readonly observers: Observers;
+  readonly blocks: BlockTransfers;
+  private readonly parameters: CoapParameters;
+  private readonly time: Time;
+  private readonly log: Logger | undefined;
+  private readonly messages: MessageLayer;
+  private handler: RequestHandler | undefined;
+
+  constructor(parameters: CoapParameters, time: Time, log: Logger | undefined, messages: MessageLayer) {
+    this.parameters = parameters;
+    this.time = time;
+    this.log = log;
+    this.messages = messages;
+    this.observers = new Observers(parameters, time, {
+      send: (observer, message, confirmable, onAck, onFailure) => this.sendNotification(observer.peer, message, confirmable, onAck, onFailure),
+      nextMessageId: () => messages.allocateMessageId(),
+    });
+    this.blocks = new BlockTransfers(parameters, time);
+  }
+
+  setHandler(handler: RequestHandler): void {
+    this.handler = handler;
+  }
+
+  /** A new CON or NON request from the message layer. */
+  receiveRequest(message: CoapMessage, peer: Peer, dedupKey: string): void {
+    const confirmable = message.type === MessageType.Confirmable;
+    const replyType = confirmable ? MessageType.Acknowledgement : MessageType.NonConfirmable;
+    const quick = (codeValue: number, extra?: (response: CoapMessage) => void) => {
+      const response = createMessage(replyType, codeValue, confirmable ? message.messageId : this.messages.allocateMessageId(), message.token.slice());
+      extra?.(response);
+      const bytes = encodeMessage(response);
+      this.messages.transmit(bytes, peer);
+      this.messages.setReply(dedupKey, bytes);
+    };
+    const badOption = findBadCriticalOption(message);
+    if (badOption !== undefined) {
+      this.messages.stats.rejected++;
+      // RFC 7252 §5.4.1: 4.02 for a CON request; a NON request is rejected silently.
+      if (confirmable) quick(ResponseCode.BadOption, (r) => (r.payload = utf8Encode(`unrecognized critical option ${badOption}`)));
+      return;
+    }
+    if (getOption(message, OptionNumber.ProxyUri) || getOption(message, OptionNumber.ProxyScheme)) {
+      quick(165); // 5.05 Proxying Not Supported
+      return;
+    }
+    if (!METHOD_NAMES[message.code]) {
+      quick(ResponseCode.MethodNotAllowed);
+      return;
+    }
+
+    // Block1 (RFC 7959 §2.5): reassemble the request body before the handler sees it.
+    let request = message;
+    let block1: BlockOption | undefined;
+    const block1Value = getOption(message, OptionNumber.Block1);
+    if (block1Value !== undefined) {
+      block1 = decodeBlock(block1Value);
+      if (!block1) {
+        quick(ResponseCode.BadOption, (r) => (r.payload = utf8Encode("bad Block1 option")));
+        return;
+      }
+      const outcome = this.blocks.receiveBlock1(peer, message, block1);
+      if (outcome.kind === "too-large") {
+        quick(ResponseCode.RequestEntityTooLarge, (r) => setUintOption(r, OptionNumber.Size1, this.parameters.maxReassemblyBytes));
+        return;
+      }
+      if (outcome.kind === "incomplete") {
+        quick(ResponseCode.RequestEntityIncomplete);
+        return;
+      }
+      if (outcome.kind === "busy") {
+        quick(ResponseCode.ServiceUnavailable);
+        return;
+      }
+      if (outcome.kind === "continue") {
+        quick(ResponseCode.Continue, (r) => addOption(r, OptionNumber.Block1, encodeBlock({ num: block1!.num, more: true, szx: outcome.szx })));
+        return;
+      }
+      request = outcome.message;
+    }
+
+    // Block2 follow-up requests are served from the cached representation.
+    const block2Value = getOption(message, OptionNumber.Block2);
+    const block2 = block2Value === undefined ? undefined : decodeBlock(block2Value);
+    if (block2Value !== undefined && !block2) {
+      quick(ResponseCode.BadOption, (r) => (r.payload = utf8Encode("bad Block2 option")));
+      return;
+    }
+    if (block2 && block2.num > 0) {
+      const cached = this.blocks.cachedRepresentation(peer, message);
+      if (cached) {
+        this.sendResponse(message, peer, dedupKey, cached, block2, undefined, false);
+        return;
+      }
+    }
+
+    if (!this.handler) {
+      quick(ResponseCode.NotFound);
+      return;
+    }
+    this.dispatch(message, request, peer, dedupKey, block2);
+  }
+
+  /** Forgets every observer and block transfer. */
+  close(): void {
+    this.observers.clear();
+    this.blocks.clear();
+  }
+
+  private dispatch(original: CoapMessage, request: CoapMessage, peer: Peer, dedupKey: string, block2: BlockOption | undefined): void {
+    const confirmable = original.type === MessageType.Confirmable;
+    const observeValue = getUintOption(request, OptionNumber.Observe);
+    const incoming: IncomingRequest = {
+      message: request,
+      peer,
+      method: request.code,
+      path: getUriPath(request),
+      query: getUriQuery(request),
+      payload: request.payload,
+      contentFormat: getUintOption(request, OptionNumber.ContentFormat),
+      accept: getUintOption(request, OptionNumber.Accept),
+      observe: observeValue,
+    };
+    const observable = request.code === Method.GET || request.code === Method.FETCH;
+    if (observable && observeValue === 1) this.observers.deregister(peer, request);
+    let responded = false;
+    let acked = false;
+    let observer: HeldObserver | undefined;
+    let windowTimer: TimerHandle | undefined;
+    if (confirmable) {
+      windowTimer = this.time.setTimer(this.parameters.piggybackWindowMs, () => {
+        windowTimer = undefined;
+        if (responded) return;
+        acked = true;
+        this.messages.setReply(dedupKey, this.messages.sendEmpty(MessageType.Acknowledgement, original.messageId, peer));
+      });
+    }
+    const exchange: ServerExchange = {
+      request: incoming,
+      respond: (response) => {
+        if (responded) throw new Error("respond() called twice for one request");
+        responded = true;
+        this.time.clearTimer(windowTimer);
+        if (observer && codeClass(response.code) !== 2) {
+          observer.cancel();
+          observer = undefined;
+        }
+        this.sendResponse(original, peer, dedupKey, response, block2, observer, acked);
+        observer?.release();
+      },
+      acceptObserve: (onCancel) => {
+        if (responded || !observable || observeValue !== 0 || block2?.num) return undefined;
+        observer = this.observers.register(peer, request, onCancel);
+        return observer;
+      },
+    };
+    try {
+      this.handler!(exchange);
+    } catch (error) {
+      // A handler fault answers 5.00 instead of leaving the client waiting.
+      this.messages.stats.internalErrors++;
+      this.log?.error(`handler failed on ${describe(request)}: ${(error as Error).message}`);
+      if (!responded) exchange.respond({ code: ResponseCode.InternalServerError });
+    }
+  }
+
+  /** Sends a response: piggybacked, NON, or separate CON; slices it into Block2 blocks when large. */
+  private sendResponse(
+    request: CoapMessage,
+    peer: Peer,
+    dedupKey: string,
+    response: OutgoingResponse,
+    requestedBlock: BlockOption | undefined,
+    observer: Observer | undefined,
+    alreadyAcked: boolean,
+  ): void {
+    const confirmable = request.type === MessageType.Confirmable;
+    const separate = confirmable && alreadyAcked;
+    const type = separate ? MessageType.Confirmable : confirmable ? MessageType.Acknowledgement : MessageType.NonConfirmable;
+    const message = createMessage(type, response.code, type === MessageType.Acknowledgement ? request.messageId : this.messages.allocateMessageId(), request.token.slice());
+    applyResponse(message, response);
+    if (observer) setUintOption(message, OptionNumber.Observe, observer.nextSequence());
+    const block1Value = getOption(request, OptionNumber.Block1);
+    if (block1Value !== undefined && codeClass(response.code) === 2) {
+      const block1 = decodeBlock(block1Value)!;
+      addOption(message, OptionNumber.Block1, encodeBlock({ num: block1.num, more: false, szx: block1.szx }));
+    }
+    this.blocks.applyBlock2(peer, request, message, requestedBlock, this.messages.maxMessageSize);
+    const bytes = encodeMessage(message);
+    this.log?.debug(`→ ${describe(message)} to ${peerKey(peer)}`);
+    if (separate) {
+      this.messages.trySendConfirmable(peer, message.messageId, bytes, {
+        onAck: () => undefined,
+        onReset: () => observer?.cancel("reset"),
+        onTimeout: () => {
+          this.messages.stats.timeouts++;
+          observer?.cancel("timeout");
+        },
+      });
+      return;
+    }
+    this.messages.transmit(bytes, peer);
+    this.messages.setReply(dedupKey, bytes);
+  }
+
+  private sendNotification(peer: Peer, message: CoapMessage, confirmable: boolean, onAck: () => void, onFailure: (reason: ObserverCancelReason) => void): boolean {
+    message.type = confirmable ? MessageType.Confirmable : MessageType.NonConfirmable;
+    if (encodedSize(message) > this.messages.maxMessageSize) {
+      // Notifications larger than one message carry the first block only (RFC 7959 §2.6).
+      this.blocks.applyBlock2(peer, message, message, undefined, this.messages.maxMessageSize);
+    }
+    const bytes = encodeMessage(message);
+    this.log?.debug(`→ ${describe(message)} to ${peerKey(peer)}`);
+    if (!confirmable) return this.messages.transmit(bytes, peer);
+    return this.messages.trySendConfirmable(peer, message.messageId, bytes, {
+      onAck,
+      onReset: () => onFailure("reset"),
+      onTimeout: () => {
+        this.messages.stats.timeouts++;
+        onFailure("timeout");
+      },
+    });
+  }
+}
