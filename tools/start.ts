@@ -9,7 +9,7 @@ import type http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import type { NetFaults } from "../hal/host/faults/faulty-net.js";
-import { BUILD_ROOT, FirmwareHost } from "../hal/host/node/firmware-host.js";
+import { BUILD_ROOT, FirmwareHost, WorkerExitedError } from "../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../hal/host/node/node-platform.js";
 import { isLogLevel } from "../hal/log.js";
 import { parseServerUri } from "../modules/lwm2m/server-uri.js";
@@ -230,7 +230,7 @@ async function run(): Promise<void> {
     onFatal: (error) => {
       if (ending || stopping) return;
       stopping = true;
-      process.stderr.write(`[host] firmware failed: ${error.message}\n`);
+      process.stderr.write(`[host] ${error instanceof WorkerExitedError ? "" : "firmware failed: "}${error.message}\n`);
       void host.stop().then(() => end(1));
     },
   });

@@ -167,6 +167,16 @@ describe("npm start: Ctrl-C and the XS worker", () => {
     expect(await gone(worker)).toBe(true);
   }, 40000);
 
+  test("the XS worker killed under the runner: it says so and exits non-zero", async () => {
+    const run = startGroup(process.execPath, [START, ...devServerArgs(temporaryDir())]);
+    await run.waitFor(/\[server\] registered xs-lwm2m-demo/);
+    const worker = Number((await run.waitFor(/\[host\] XS worker pid (\d+)/))[1]);
+    process.kill(worker, "SIGKILL");
+    const status = await run.exited;
+    expect(run.output()).toMatch(/\[host\] the XS worker exited unexpectedly \(signal SIGKILL\)/);
+    expect(status.code).toBe(1);
+  }, 40000);
+
   describe("when the Deregister gets no answer", () => {
     let server: { port: number; close: () => void };
     beforeEach(async () => {

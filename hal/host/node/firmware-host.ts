@@ -50,6 +50,9 @@ export type StopOutcome =
   | { readonly kind: "worker-exited"; readonly detail: string }
   | { readonly kind: "failed"; readonly error: Error };
 
+/** The XS worker ended while the firmware was running (a crash, a kill). */
+export class WorkerExitedError extends Error {}
+
 /**
  * Runs the firmware inside the XS engine (xsnap-worker) with Node performing
  * its I/O. The worker's current folder holds two generated modules that stand
@@ -114,6 +117,10 @@ export class FirmwareHost {
     const worker = new XsWorker({ cwd: this.runDir, handler: this.server.handle });
     this.worker = worker;
     this.server.attach(worker);
+    void worker.exited.then((exit) => {
+      // stop() forgets the worker first, so only an end nobody asked for gets here.
+      if (this.worker === worker) this.server.onFatal(new WorkerExitedError(`the XS worker exited unexpectedly (${describeExit(exit)})`));
+    });
     const entry = this.options.entry ?? path.join(BUILD_ROOT, "hal", "host", "xs", "boot.js");
     let outcome: { failed: boolean; message: string } | undefined;
     this.entryOutcome = (failed, message) => (outcome = { failed, message });
