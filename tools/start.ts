@@ -6,9 +6,10 @@
  */
 import fs from "node:fs";
 import type http from "node:http";
+import os from "node:os";
 import path from "node:path";
 import type { NetFaults } from "../hal/host/faults/faulty-net.js";
-import { BUILD_ROOT, FirmwareHost } from "../hal/host/node/firmware-host.js";
+import { BUILD_ROOT, FirmwareHost, WorkerExitedError } from "../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../hal/host/node/node-platform.js";
 import { isLogLevel } from "../hal/log.js";
 import { parseServerUri } from "../modules/lwm2m/server-uri.js";
@@ -34,6 +35,11 @@ const USAGE = `usage: npm start -- [options] [name=value ...]
                               faults on the firmware's UDP traffic (probabilities 0..1)
   name=value                  any other configuration value, read through mc/config
   --help                      this text`;
+
+/** How long Ctrl-C waits for the firmware to stop (it deregisters) before the runner gives up. */
+const STOP_TIMEOUT_MS = 5000;
+/** A signal this soon after the first is the same Ctrl-C passed on by a parent (npm), not a second one. */
+const SAME_SIGNAL_MS = 500;
 
 const VALUE_FLAGS: readonly string[] = Object.freeze([
   "--server", "--bootstrap", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-port", "--http-port",
@@ -206,37 +212,60 @@ async function run(): Promise<void> {
     options.config["server"] = `coap://127.0.0.1:${devServer.port}`;
   }
   const faulty = Object.keys(options.faults).some((key) => key !== "seed");
+  let stopping = false;
+  let ending = false;
+  /** Ends the runner once: closes the development server, lets the console lines reach a pipe or file, exits. */
+  const end = (code: number, message?: string) => {
+    if (ending) return;
+    ending = true;
+    if (message) process.stderr.write(`${message}\n`);
+    devServer?.close();
+    // The XS worker, if still running, is killed as this process exits (see XsWorker).
+    process.stdout.write("", () => process.exit(code));
+  };
   const host = new FirmwareHost({
     stateDir: options.stateDir,
     config: options.config,
     ...(faulty ? { netFaults: options.faults as NetFaults } : {}),
     onFatal: (error) => {
-      process.stderr.write(`[host] firmware failed: ${error.message}\n`);
-      void host.stop().then(() => process.exit(1));
+      if (ending || stopping) return;
+      stopping = true;
+      process.stderr.write(`[host] ${error instanceof WorkerExitedError ? "" : "firmware failed: "}${error.message}\n`);
+      void host.stop().then(() => end(1));
     },
   });
   process.stdout.write(`[host] running the firmware in XS (xsnap-worker) from ${path.relative(process.cwd(), BUILD_ROOT) || "."}; state in ${options.stateDir}; Ctrl-C stops\n`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (ending) return;
+    if (stopping) {
+      // npm passes the signals it gets on to its child: when the child is this process, one Ctrl-C arrives twice.
+      if (Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
+      end(128 + (os.constants.signals[signal] ?? 0), `[host] ${signal} again: exiting without waiting for the firmware to stop`);
+      return;
+    }
     stopping = true;
-    process.stdout.write(`[host] ${signal}: stopping the firmware\n`);
-    void host.stop().then(() => {
-      devServer?.close();
-      // Let the console lines already written reach a pipe or file before exiting.
-      process.stdout.write("", () => process.exit(0));
+    firstSignalAt = Date.now();
+    process.stdout.write(`[host] ${signal}: stopping the firmware (it deregisters); Ctrl-C again exits at once\n`);
+    void host.stop(STOP_TIMEOUT_MS).then((outcome) => {
+      if (outcome.kind === "stopped") end(0);
+      else if (outcome.kind === "timed-out") end(1, `[host] the firmware did not finish stopping (deregistering) within ${STOP_TIMEOUT_MS / 1000} s; exiting`);
+      else if (outcome.kind === "worker-exited") end(1, `[host] the XS worker exited before the firmware had stopped (${outcome.detail})`);
+      else end(1, `[host] the firmware failed to stop: ${outcome.error.message}`);
     });
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
   try {
     await host.start();
   } catch (error) {
+    if (stopping || ending) return; // a signal or a fatal error is already ending the run
+    stopping = true;
     process.stderr.write(`[host] firmware did not start: ${(error as Error).message}\n`);
     await host.stop(0);
-    devServer?.close();
-    process.exit(1);
+    end(1);
+    return;
   }
+  if (host.workerPid !== undefined) process.stdout.write(`[host] XS worker pid ${host.workerPid}\n`);
 }
 
 void run();

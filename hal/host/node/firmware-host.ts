@@ -12,7 +12,7 @@ import { FileBlockDevice } from "./file-block-device.js";
 import { FileSettingsStore } from "./file-settings.js";
 import { NodeNet } from "./node-net.js";
 import { NodeTime } from "./node-time.js";
-import { XsWorker, type XsReply } from "./xs-worker.js";
+import { describeExit, XsWorker, type XsReply } from "./xs-worker.js";
 
 /** The compiled project root (build/), three folders above this file. */
 export const BUILD_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -38,6 +38,20 @@ export interface FirmwareHostOptions {
   /** Called when the firmware fails in a way it cannot report itself. */
   readonly onFatal?: (error: Error) => void;
 }
+
+/**
+ * How stop() ended: the firmware acknowledged the stop (its onStop handlers,
+ * such as the deregistration, have run), it did not within the time allowed,
+ * the XS worker ended first, or XS threw on the stop event.
+ */
+export type StopOutcome =
+  | { readonly kind: "stopped" }
+  | { readonly kind: "timed-out" }
+  | { readonly kind: "worker-exited"; readonly detail: string }
+  | { readonly kind: "failed"; readonly error: Error };
+
+/** The XS worker ended while the firmware was running (a crash, a kill). */
+export class WorkerExitedError extends Error {}
 
 /**
  * Runs the firmware inside the XS engine (xsnap-worker) with Node performing
@@ -103,6 +117,10 @@ export class FirmwareHost {
     const worker = new XsWorker({ cwd: this.runDir, handler: this.server.handle });
     this.worker = worker;
     this.server.attach(worker);
+    void worker.exited.then((exit) => {
+      // stop() forgets the worker first, so only an end nobody asked for gets here.
+      if (this.worker === worker) this.server.onFatal(new WorkerExitedError(`the XS worker exited unexpectedly (${describeExit(exit)})`));
+    });
     const entry = this.options.entry ?? path.join(BUILD_ROOT, "hal", "host", "xs", "boot.js");
     let outcome: { failed: boolean; message: string } | undefined;
     this.entryOutcome = (failed, message) => (outcome = { failed, message });
@@ -124,27 +142,43 @@ export class FirmwareHost {
     this.server.emit(header, payload);
   }
 
-  /** Asks the firmware to stop (its onStop handlers run), then ends XS. */
-  async stop(timeoutMs = 5000): Promise<void> {
+  /** The XS worker's process id while it runs. */
+  get workerPid(): number | undefined {
+    return this.worker?.pid;
+  }
+
+  /**
+   * Asks the firmware to stop (its onStop handlers run) and waits up to
+   * `timeoutMs` for it to say it has, then ends XS. An entry without a host
+   * event handler (a benchmark, a fixture) cannot be told to stop: "failed".
+   */
+  async stop(timeoutMs = 5000): Promise<StopOutcome> {
     const worker = this.worker;
-    if (!worker) return;
+    if (!worker) return { kind: "stopped" };
     this.worker = undefined;
-    if (worker.running) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.stopped = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        // An entry without a host event handler (a benchmark, a fixture) cannot be told to stop.
-        worker.deliver(new Uint8Array(encodeFrame({ ev: "stop" }))).catch(() => this.stopped?.());
+    const outcome = await new Promise<StopOutcome>((resolve) => {
+      let settled = false;
+      const settle = (result: StopOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.stopped = undefined;
+        resolve(result);
+      };
+      const timer = setTimeout(() => settle({ kind: "timed-out" }), timeoutMs);
+      this.stopped = () => settle({ kind: "stopped" });
+      void worker.exited.then((exit) => settle({ kind: "worker-exited", detail: describeExit(exit) }));
+      worker.deliver(new Uint8Array(encodeFrame({ ev: "stop" }))).catch((error: Error) => {
+        if (worker.running) settle({ kind: "failed", error });
       });
-    }
+    });
     this.server.shutdown();
-    await worker.whenIdle();
+    // XS may be busy for good when it did not answer in time; close() kills it if it does not quit.
+    if (outcome.kind !== "timed-out") await worker.whenIdle();
     await worker.close();
     this.file.close();
     fs.rmSync(this.runDir, { recursive: true, force: true });
+    return outcome;
   }
 }
 

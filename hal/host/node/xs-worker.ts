@@ -31,6 +31,17 @@ export interface XsReply {
   readonly payload: Uint8Array;
 }
 
+/** How the worker process ended. */
+export interface XsWorkerExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** "signal SIGKILL", "exit code 3". */
+export function describeExit(exit: XsWorkerExit): string {
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
 interface PendingCommand {
   readonly resolve: (reply: XsReply) => void;
   readonly reject: (error: Error) => void;
@@ -50,34 +61,51 @@ export class XsWorker {
   private readonly queue: { command: string; body: Uint8Array; pending: PendingCommand }[] = [];
   private current: PendingCommand | undefined;
   private input: Buffer = Buffer.alloc(0);
-  private exited = false;
+  private hasExited = false;
   private exitError: Error | undefined;
+  /** Resolves with the exit code when the worker process ends. */
   readonly exit: Promise<number | null>;
+  /** Resolves with the exit code and signal when the worker process ends. */
+  readonly exited: Promise<XsWorkerExit>;
+  /** Kills the worker when this process exits, for whatever reason, so it is never left behind. */
+  private readonly killOnExit = () => this.kill();
 
   constructor(options: { cwd: string; handler: RequestHandler; stdout?: "inherit" | "ignore" }) {
     this.handler = options.handler;
+    // The worker leads its own process group (detached), so a terminal's Ctrl-C, which is SIGINT
+    // to the terminal's foreground process group, reaches only this process: it decides when the
+    // worker ends (after the firmware has stopped), and ends it when it exits itself.
     this.child = spawn(xsnapWorkerPath(), [], {
       cwd: options.cwd,
+      detached: true,
       stdio: ["ignore", options.stdout ?? "inherit", "inherit", "pipe", "pipe"],
     });
+    process.on("exit", this.killOnExit);
     this.toWorker = this.child.stdio[3] as Writable;
     const fromWorker = this.child.stdio[4] as Readable;
     fromWorker.on("data", (chunk: Buffer) => this.receive(chunk));
     this.toWorker.on("error", () => undefined);
-    this.exit = new Promise((resolve) => {
+    this.exited = new Promise((resolve) => {
       this.child.on("exit", (code, signal) => {
-        this.exited = true;
+        this.hasExited = true;
+        process.removeListener("exit", this.killOnExit);
         this.exitError = new Error(`xsnap-worker exited (code ${code}, signal ${signal})`);
         this.current?.reject(this.exitError);
         this.current = undefined;
         for (const entry of this.queue.splice(0)) entry.pending.reject(this.exitError);
-        resolve(code);
+        resolve({ code, signal });
       });
     });
+    this.exit = this.exited.then((exit) => exit.code);
   }
 
   get running(): boolean {
-    return !this.exited;
+    return !this.hasExited;
+  }
+
+  /** The worker's process id (it is also its process group id). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Runs a module file (absolute path) and its imports. */
@@ -98,22 +126,32 @@ export class XsWorker {
   /** Resolves when no command is running or queued. */
   whenIdle(): Promise<void> {
     return new Promise((resolve) => {
-      const check = () => (this.exited || (!this.current && this.queue.length === 0) ? resolve() : setImmediate(check));
+      const check = () => (this.hasExited || (!this.current && this.queue.length === 0) ? resolve() : setImmediate(check));
       check();
     });
   }
 
   /** Asks the worker to quit and waits for it. */
   async close(): Promise<void> {
-    if (this.exited) return;
+    if (this.hasExited) return;
     this.toWorker.end();
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 2000);
+    const timer = setTimeout(() => this.kill(), 2000);
     await this.exit;
     clearTimeout(timer);
   }
 
+  /** Kills the worker's process group at once. */
+  kill(): void {
+    if (this.hasExited || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, "SIGKILL");
+    } catch {
+      this.child.kill("SIGKILL");
+    }
+  }
+
   private enqueue(command: string, body: Uint8Array): Promise<XsReply> {
-    if (this.exited) return Promise.reject(this.exitError ?? new Error("xsnap-worker is not running"));
+    if (this.hasExited) return Promise.reject(this.exitError ?? new Error("xsnap-worker is not running"));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, body, pending: { resolve, reject } });
       this.pump();
@@ -121,7 +159,7 @@ export class XsWorker {
   }
 
   private pump(): void {
-    if (this.current || this.exited) return;
+    if (this.current || this.hasExited) return;
     const next = this.queue.shift();
     if (!next) return;
     this.current = next.pending;
