@@ -5,6 +5,7 @@ import { AgentTiny } from "./modules/agent/agent.js";
 import { AgentCode, AgentEvent, ReportType, SEND_STATUS_NAMES } from "./modules/agent/constants.js";
 import type { DeviceHooks } from "./modules/agent/device-hooks.js";
 import type { AgentParams } from "./modules/agent/params.js";
+import { utf8Encode } from "./modules/agent/text.js";
 import { readFirmwareSettings } from "./modules/app/firmware-settings.js";
 
 /** Version of this firmware, reported in /3/0/3 and the start-up log. */
@@ -67,7 +68,7 @@ function run(platform: Platform): void {
     const code = agent.dataReport({
       type: ReportType.AppData,
       cookie: id,
-      buf: asciiBytes(`t=${value.toFixed(2)}`),
+      buf: utf8Encode(`t=${value.toFixed(2)}`),
       callback: (_type, reportCookie, status) => agentLog.info(`report #${reportCookie}: ${SEND_STATUS_NAMES[status]}`),
     });
     if (code !== AgentCode.Ok) agentLog.warn(`report #${id} refused (${code === AgentCode.ResourceNotEnough ? "queue full" : `code ${code}`})`);
@@ -140,18 +141,13 @@ function deviceHooks(platform: Platform, log: ReturnType<Platform["log"]["child"
     getAltitude: () => 34,
     getSpeed: () => 0,
     getTimestamp: () => Math.floor(platform.time.wallClockMs() / 1000),
-    writeAppData: (data, instanceId) => log.info(`downlink on /19/${instanceId}: "${asciiText(data)}"`),
+    writeAppData: (data, instanceId) => log.info(`downlink on /19/${instanceId}: "${printable(data)}"`),
     updatePsk: (identity) => log.info(`new PSK for "${identity}"`),
   };
 }
 
-function asciiBytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0x7f;
-  return bytes;
-}
-
-function asciiText(bytes: Uint8Array): string {
+/** Bytes as log text: printable ASCII as is, anything else as ".". */
+function printable(bytes: Uint8Array): string {
   let text = "";
   for (let i = 0; i < bytes.length; i++) text += bytes[i]! >= 0x20 && bytes[i]! < 0x7f ? String.fromCharCode(bytes[i]!) : ".";
   return text;

@@ -16,6 +16,7 @@ import { AgentCode, AgentEvent, MAX_REPORT_DATA_LEN, ReportType, SendStatus } fr
 import { installDeviceHooks, type DeviceHooks } from "./device-hooks.js";
 import { AgentError, validateDeviceInfo, validateParams, type AgentParams, type DeviceInfo, type ServerParams } from "./params.js";
 import { ReportQueue, type DataReport, type QueuedReport } from "./report-queue.js";
+import { AppDataResource, FirmwareUpdateResource, ObjectId, SecurityResource } from "../lwm2m/objects/index.js";
 
 export type AgentEventListener = (event: AgentEvent, arg?: number) => void;
 
@@ -29,8 +30,8 @@ export interface AgentOptions {
 
 /** Where each ReportType goes, indexed by the type: /5/0/3 (Firmware Update State) and /19/0/0 (uplink data). */
 const REPORT_PATHS: readonly LwM2mPath[] = Object.freeze([
-  Object.freeze({ objectId: 5, instanceId: 0, resourceId: 3 }),
-  Object.freeze({ objectId: 19, instanceId: UPLINK_INSTANCE, resourceId: 0 }),
+  Object.freeze({ objectId: ObjectId.FirmwareUpdate, instanceId: 0, resourceId: FirmwareUpdateResource.State }),
+  Object.freeze({ objectId: ObjectId.BinaryAppDataContainer, instanceId: UPLINK_INSTANCE, resourceId: AppDataResource.Data }),
 ]);
 
 const STATUS_FOR_OUTCOME: Readonly<Record<Exclude<NotifyOutcome, "cancelled">, SendStatus>> = Object.freeze({
@@ -95,11 +96,11 @@ export class AgentTiny {
     if (onEvent) this.listener = onEvent;
     const store = createStandardStore();
     this.errors = installDeviceHooks(store, info, hooks);
-    const binaryData = store.get(19)!;
+    const binaryData = store.get(ObjectId.BinaryAppDataContainer)!;
     for (const instanceId of [UPLINK_INSTANCE, DOWNLINK_INSTANCE]) {
       const instance = binaryData.instance(instanceId) ?? binaryData.createInstance(instanceId);
-      if (instanceId === UPLINK_INSTANCE) instance.set(0, appData(new Uint8Array(0)), false);
-      instance.bind(0, {
+      if (instanceId === UPLINK_INSTANCE) instance.set(AppDataResource.Data, appData(new Uint8Array(0)), false);
+      instance.bind(AppDataResource.Data, {
         write: (value) => {
           // Every data item the server wrote, in resource-instance order, with the /19 instance it arrived on.
           const items = value instanceof Map ? Array.from(value.keys()).sort((a, b) => a - b).map((key) => value.get(key)) : [value];
@@ -112,7 +113,7 @@ export class AgentTiny {
       });
     }
     // No download in this build: every Package URI is answered with Update Result 8 (unsupported protocol).
-    this.firmware = new FirmwareUpdateStateMachine(store.get(5)!.createInstance(0), {
+    this.firmware = new FirmwareUpdateStateMachine(store.get(ObjectId.FirmwareUpdate)!.createInstance(0), {
       protocols: [],
       startDownload: (_uri, done) => done(FirmwareUpdateResult.UnsupportedProtocol),
       update: (done) => done(FirmwareUpdateResult.UpdateFailed),
@@ -208,13 +209,13 @@ export class AgentTiny {
 
   /** ATINY_UPDATE_PSK: after a bootstrap, hand the server accounts' PSK identity and key to the device (Agent Tiny never did). */
   private announceCredentials(): void {
-    const security = this.client?.store.get(0);
+    const security = this.client?.store.get(ObjectId.Security);
     if (!security || !this.hooks?.updatePsk) return;
     for (const id of security.instanceIds()) {
       const account = security.instance(id)!;
-      const identity = account.get(3);
-      const key = account.get(5);
-      if (account.get(1) === true || !(identity instanceof Uint8Array) || !(key instanceof Uint8Array) || identity.length === 0 || key.length === 0) continue;
+      const identity = account.get(SecurityResource.PublicKeyOrIdentity);
+      const key = account.get(SecurityResource.SecretKey);
+      if (account.get(SecurityResource.BootstrapServer) === true || !(identity instanceof Uint8Array) || !(key instanceof Uint8Array) || identity.length === 0 || key.length === 0) continue;
       this.hooks.updatePsk(utf8Decode(identity), key.slice());
     }
   }
@@ -233,7 +234,7 @@ export class AgentTiny {
 
   /** Stores `buf` as the value a Read of the report's path shows, without notifying anyone. */
   private show(type: ReportType, buf: Uint8Array): void {
-    if (type === ReportType.AppData) this.client?.store.get(19)?.instance(UPLINK_INSTANCE)?.set(0, appData(buf), false);
+    if (type === ReportType.AppData) this.client?.store.get(ObjectId.BinaryAppDataContainer)?.instance(UPLINK_INSTANCE)?.set(AppDataResource.Data, appData(buf), false);
     else this.firmware?.reportState(buf[0]!);
   }
 

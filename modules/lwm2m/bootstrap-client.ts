@@ -15,6 +15,8 @@ import type { DmContext } from "./operations/context.js";
 import type { LifecycleEvent } from "./registration.js";
 import { numberOr, provisionBootstrapAccount, type BootstrapConfig } from "./server-accounts.js";
 import { resolvePeer, type Resolver, type ServerUri } from "./server-uri.js";
+import { ObjectId } from "./objects/object-ids.js";
+import { SecurityResource } from "./objects/security.js";
 
 export const DEFAULT_BOOTSTRAP_FINISH_TIMEOUT_MS = 60000;
 
@@ -74,8 +76,8 @@ export class BootstrapClient {
   begin(): void {
     this.requested = true;
     this.options.onEvent({ type: "bootstrap-started", uri: this.config.uri });
-    const account = this.options.store.get(0)!.instance(bootstrapAccountId(this.options.store) ?? -1);
-    this.arm(numberOr(account?.get(11), 0) * 1000, () => this.request());
+    const account = this.options.store.get(ObjectId.Security)!.instance(bootstrapAccountId(this.options.store) ?? -1);
+    this.arm(numberOr(account?.get(SecurityResource.ClientHoldOffTime), 0) * 1000, () => this.request());
   }
 
   stop(): void {

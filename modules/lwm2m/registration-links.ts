@@ -1,7 +1,6 @@
 import type { Link } from "./content/link-format.js";
 import type { ObjectStore } from "./model/object-store.js";
-
-const SECURITY = 0;
+import { ObjectId } from "./objects/object-ids.js";
 
 /**
  * The object list of Register and of Updates after a change
@@ -12,7 +11,7 @@ const SECURITY = 0;
 export function registrationLinks(store: ObjectStore): Link[] {
   const links: Link[] = [{ target: "/", attributes: [["rt", "oma.lwm2m"], ["ct", 112]] }];
   for (const object of store.list()) {
-    if (object.id === SECURITY) continue;
+    if (object.id === ObjectId.Security) continue;
     const ids = object.instanceIds();
     const version = object.definition.version;
     if (ids.length === 0 || version !== "1.0") links.push({ target: `/${object.id}`, attributes: version !== "1.0" ? [["ver", version]] : [] });

@@ -6,8 +6,7 @@ import type { ResourceEntry } from "./model/values.js";
 import { collect } from "./operations/read.js";
 import { formatPath, type LwM2mPath } from "./path.js";
 import type { ServerSession } from "./server-session.js";
-
-const MUTE_SEND = 23;
+import { ServerResource } from "./objects/server.js";
 
 /**
  * LwM2M 1.1 Send (Information Reporting, POST /dp in SenML CBOR): the values
@@ -18,7 +17,7 @@ export function sendValues(endpoint: CoapEndpoint, time: Time, session: ServerSe
   if (!session || !session.peer) return fail("no such server");
   if (!session.reachable) return fail("not registered");
   if (session.version !== "1.1") return fail("Send needs an LwM2M 1.1 server");
-  if (session.serverInstance.get(MUTE_SEND) === true) return fail("the server muted Send (/1/x/23)");
+  if (session.serverInstance.get(ServerResource.MuteSend) === true) return fail("the server muted Send (/1/x/23)");
   const entries: ResourceEntry[] = [];
   for (const path of paths) {
     const collected = collect(session.context, path);

@@ -1,6 +1,9 @@
 import type { Logger } from "../../hal/log.js";
 import type { ObjectInstance, ObjectStore } from "./model/object-store.js";
 import { parseServerUri, type ServerUri } from "./server-uri.js";
+import { ObjectId } from "./objects/object-ids.js";
+import { SecurityResource } from "./objects/security.js";
+import { ServerResource } from "./objects/server.js";
 
 export interface ServerConfig {
   /** coap://host[:port] */
@@ -53,49 +56,49 @@ export function provisionServer(store: ObjectStore, server: ServerConfig, index:
   if (!(shortServerId >= 1 && shortServerId <= 65534)) throw new RangeError(`short server id ${shortServerId} must be 1..65534`);
   if (!(Number.isInteger(lifetime) && lifetime > 0)) throw new RangeError(`lifetime ${lifetime} must be a positive number of seconds`);
   if (binding !== "U" && binding !== "UQ") throw new RangeError(`binding "${binding}" must be U or UQ`);
-  const security = store.get(0)!.createInstance();
-  security.set(0, server.uri);
-  security.set(1, false);
-  security.set(2, NO_SEC);
-  security.set(3, new Uint8Array(0));
-  security.set(4, new Uint8Array(0));
-  security.set(5, new Uint8Array(0));
-  security.set(10, shortServerId);
-  const serverInstance = store.get(1)!.createInstance();
-  serverInstance.set(0, shortServerId);
-  serverInstance.set(1, lifetime);
-  if (server.defaultMinPeriod) serverInstance.set(2, server.defaultMinPeriod);
-  if (server.defaultMaxPeriod) serverInstance.set(3, server.defaultMaxPeriod);
-  serverInstance.set(6, true);
-  serverInstance.set(7, binding);
+  const security = store.get(ObjectId.Security)!.createInstance();
+  security.set(SecurityResource.ServerUri, server.uri);
+  security.set(SecurityResource.BootstrapServer, false);
+  security.set(SecurityResource.SecurityMode, NO_SEC);
+  security.set(SecurityResource.PublicKeyOrIdentity, new Uint8Array(0));
+  security.set(SecurityResource.ServerPublicKey, new Uint8Array(0));
+  security.set(SecurityResource.SecretKey, new Uint8Array(0));
+  security.set(SecurityResource.ShortServerId, shortServerId);
+  const serverInstance = store.get(ObjectId.Server)!.createInstance();
+  serverInstance.set(ServerResource.ShortServerId, shortServerId);
+  serverInstance.set(ServerResource.Lifetime, lifetime);
+  if (server.defaultMinPeriod) serverInstance.set(ServerResource.DefaultMinPeriod, server.defaultMinPeriod);
+  if (server.defaultMaxPeriod) serverInstance.set(ServerResource.DefaultMaxPeriod, server.defaultMaxPeriod);
+  serverInstance.set(ServerResource.NotificationStoring, true);
+  serverInstance.set(ServerResource.Binding, binding);
 }
 
 /** The bootstrap server's Security instance, unless a restored configuration already holds one. */
 export function provisionBootstrapAccount(store: ObjectStore, config: BootstrapConfig, restored: boolean): ServerUri {
   const uri = parseOrThrow(config.uri, "bootstrap server");
   if (restored) return uri;
-  const account = store.get(0)!.createInstance();
-  account.set(0, config.uri);
-  account.set(1, true);
-  account.set(2, NO_SEC);
-  account.set(3, new Uint8Array(0));
-  account.set(4, new Uint8Array(0));
-  account.set(5, new Uint8Array(0));
-  account.set(11, config.holdOffSeconds ?? 0);
+  const account = store.get(ObjectId.Security)!.createInstance();
+  account.set(SecurityResource.ServerUri, config.uri);
+  account.set(SecurityResource.BootstrapServer, true);
+  account.set(SecurityResource.SecurityMode, NO_SEC);
+  account.set(SecurityResource.PublicKeyOrIdentity, new Uint8Array(0));
+  account.set(SecurityResource.ServerPublicKey, new Uint8Array(0));
+  account.set(SecurityResource.SecretKey, new Uint8Array(0));
+  account.set(SecurityResource.ClientHoldOffTime, config.holdOffSeconds ?? 0);
   return uri;
 }
 
 /** Every usable server account; incomplete ones (or ones needing DTLS) are logged and skipped. */
 export function listServerAccounts(store: ObjectStore, log: Logger | undefined): ServerAccount[] {
-  const security = store.get(0)!;
-  const servers = store.get(1)!;
+  const security = store.get(ObjectId.Security)!;
+  const servers = store.get(ObjectId.Server)!;
   const accounts: ServerAccount[] = [];
   for (const id of security.instanceIds()) {
     const account = security.instance(id)!;
-    if (account.get(1) === true) continue;
-    const shortServerId = account.get(10);
-    const serverId = servers.instanceIds().find((candidate) => servers.instance(candidate)!.get(0) === shortServerId);
-    const uri = parseServerUri(String(account.get(0)));
+    if (account.get(SecurityResource.BootstrapServer) === true) continue;
+    const shortServerId = account.get(SecurityResource.ShortServerId);
+    const serverId = servers.instanceIds().find((candidate) => servers.instance(candidate)!.get(ServerResource.ShortServerId) === shortServerId);
+    const uri = parseServerUri(String(account.get(SecurityResource.ServerUri)));
     if (typeof shortServerId !== "number" || serverId === undefined || !uri || uri.secure) {
       log?.warn(`server account /0/${id} is incomplete or needs DTLS; skipped`);
       continue;

@@ -16,6 +16,7 @@ import { QueueMode, type SleepingPeers } from "./queue-mode.js";
 import { Registration, type LifecycleEvent } from "./registration.js";
 import { DEFAULT_LIFETIME, numberOr, type ServerAccount } from "./server-accounts.js";
 import { resolvePeer, type Resolver, type ServerUri } from "./server-uri.js";
+import { ServerResource } from "./objects/server.js";
 
 export interface ServerSessionOptions {
   readonly endpoint: CoapEndpoint;
@@ -82,7 +83,7 @@ export class ServerSession {
     };
     this.queueMode = new QueueMode({ time, idleMs: options.queueIdleMs, sleeping: options.sleeping, log, enabled: () => this.registration.parameters.binding === "UQ", peer: () => this.peer });
     this.observations = new Observations(time, {
-      defaults: () => ({ pmin: numberOr(serverInstance.get(2), 0), pmax: numberOr(serverInstance.get(3), 0) }),
+      defaults: () => ({ pmin: numberOr(serverInstance.get(ServerResource.DefaultMinPeriod), 0), pmax: numberOr(serverInstance.get(ServerResource.DefaultMaxPeriod), 0) }),
       confirmable: options.confirmableNotifications ?? (() => true),
       onNotified: options.onNotified,
       onSubscribed: options.onSubscribed,
@@ -95,7 +96,7 @@ export class ServerSession {
       random: options.random,
       log: log?.child(`server${account.shortServerId}`),
       peer: () => this.peer,
-      parameters: { endpointName: options.endpointName, shortServerId: account.shortServerId, lifetime: numberOr(serverInstance.get(1), DEFAULT_LIFETIME), binding: String(serverInstance.get(7) ?? "U"), version: options.version },
+      parameters: { endpointName: options.endpointName, shortServerId: account.shortServerId, lifetime: numberOr(serverInstance.get(ServerResource.Lifetime), DEFAULT_LIFETIME), binding: String(serverInstance.get(ServerResource.Binding) ?? "U"), version: options.version },
       links: options.links,
       onSend: () => this.queueMode.activity(),
       onEvent: (event) => options.onEvent(this, event),
@@ -177,21 +178,21 @@ export class ServerSession {
   private bindServerResources(): void {
     const time = this.options.time;
     const parameters = this.registration.parameters;
-    this.serverInstance.bind(1, {
+    this.serverInstance.bind(ServerResource.Lifetime, {
       write: (value) => {
         if (typeof value !== "number" || value <= 0) return ResponseCode.BadRequest;
         parameters.lifetime = value;
         time.setTimer(0, () => this.registration.update({ lifetime: true }));
       },
     });
-    this.serverInstance.bind(7, {
+    this.serverInstance.bind(ServerResource.Binding, {
       write: (value) => {
         if (value !== "U" && value !== "UQ") return ResponseCode.BadRequest;
         parameters.binding = value;
         time.setTimer(0, () => this.registration.update({ binding: true }));
       },
     });
-    this.serverInstance.bind(8, { execute: () => void time.setTimer(0, () => this.registration.update()) });
-    this.serverInstance.bind(9, { executeAfterResponse: true, execute: () => this.options.onBootstrapTrigger() });
+    this.serverInstance.bind(ServerResource.RegistrationUpdateTrigger, { execute: () => void time.setTimer(0, () => this.registration.update()) });
+    this.serverInstance.bind(ServerResource.BootstrapRequestTrigger, { executeAfterResponse: true, execute: () => this.options.onBootstrapTrigger() });
   }
 }

@@ -52,7 +52,7 @@ export class FirmwareUpdateStateMachine {
    */
   reportState(state: number): boolean {
     if (!FirmwareUpdateStateMachine.isState(state)) return false;
-    this.instance.set(3, state, false);
+    this.instance.set(FirmwareUpdateResource.State, state, false);
     return true;
   }
 

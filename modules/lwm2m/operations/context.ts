@@ -1,5 +1,6 @@
 import type { Logger } from "../../../hal/log.js";
-import { ResponseCode } from "../../coap/constants.js";
+import { ContentFormat, ResponseCode } from "../../coap/constants.js";
+import { utf8Encode } from "../../coap/message.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import type { AttributeStore } from "../attributes.js";
 import type { ObjectStore } from "../model/object-store.js";
@@ -26,9 +27,7 @@ export function lookupDefinition(context: DmContext): (objectId: number, resourc
 
 export function status(code: number, message?: string): OutgoingResponse {
   if (!message) return { code };
-  const payload = new Uint8Array(message.length);
-  for (let i = 0; i < message.length; i++) payload[i] = message.charCodeAt(i) & 0x7f;
-  return { code, payload, contentFormat: 0 };
+  return { code, payload: utf8Encode(message), contentFormat: ContentFormat.TextPlain };
 }
 
 export const NOT_FOUND = Object.freeze(status(ResponseCode.NotFound));
