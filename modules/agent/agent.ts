@@ -26,6 +26,8 @@ export interface AgentOptions {
   readonly coap?: Partial<CoapParameters>;
   /** Another transport than UDP on the platform's net (the AT-modem link). */
   readonly transport?: CoapTransport;
+  /** Queue mode (binding UQ): how long without traffic before the client stops listening (default 93 s). */
+  readonly queueIdleMs?: number;
 }
 
 /** Where each ReportType goes, indexed by the type: /5/0/3 (Firmware Update State) and /19/0/0 (uplink data). */
@@ -132,6 +134,7 @@ export class AgentTiny {
       memory: platform.memory,
       store,
       coap: this.options.coap,
+      ...(this.options.queueIdleMs !== undefined ? { queueIdleMs: this.options.queueIdleMs } : {}),
       ...(this.server.bootstrapMode !== "client-initiated" && iotServer ? { servers: [{ uri: iotServer.uri, lifetime: this.server.lifetime, binding: this.server.binding }] } : {}),
       ...(this.server.bootstrapMode !== "factory" && bootstrapServer
         ? { bootstrap: { uri: bootstrapServer.uri, mode: this.server.bootstrapMode, holdOffSeconds: this.server.holdOffTime } }

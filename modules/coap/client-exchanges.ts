@@ -130,7 +130,8 @@ export class ClientExchanges {
           // Keep the token known for a while so the next notification is answered with RST.
           exchange.rejectNext = true;
           this.exchangesByToken.set(exchange.tokenKey, exchange);
-          this.time.setTimer(exchangeLifetimeMs(this.parameters), () => {
+          exchange.responseTimer = this.time.setTimer(exchangeLifetimeMs(this.parameters), () => {
+            exchange.responseTimer = undefined;
             if (this.exchangesByToken.get(exchange.tokenKey) === exchange) this.exchangesByToken.delete(exchange.tokenKey);
           });
           return;
@@ -163,7 +164,14 @@ export class ClientExchanges {
 
   /** Ends every exchange with a "cancelled" error. */
   close(): void {
-    for (const exchange of Array.from(this.exchangesByToken.values())) this.finish(exchange, new CoapError("cancelled", "endpoint closed"));
+    for (const exchange of Array.from(this.exchangesByToken.values())) {
+      // A reactively cancelled observation only waits to answer its next notification with RST.
+      if (exchange.rejectNext) {
+        this.time.clearTimer(exchange.responseTimer);
+        exchange.responseTimer = undefined;
+        this.exchangesByToken.delete(exchange.tokenKey);
+      } else this.finish(exchange, new CoapError("cancelled", "endpoint closed"));
+    }
     for (const peer of this.peers.values()) for (const exchange of peer.queue.slice()) this.finish(exchange, new CoapError("cancelled", "endpoint closed"));
   }
 

@@ -16,6 +16,8 @@ export interface NetFaults {
   readonly reorderHoldMs?: number;
   /** Seed of the decisions; the same seed and traffic give the same faults. */
   readonly seed?: number;
+  /** A targeted loss: datagrams for which this returns true are dropped (e.g. the first Update). */
+  readonly drop?: (datagram: Uint8Array, direction: "send" | "receive") => boolean;
   /** Which way faults apply (default both). */
   readonly direction?: "send" | "receive" | "both";
 }
@@ -70,14 +72,14 @@ export class FaultyNet implements Net {
 
   openUdp(options: UdpOptions): UdpEndpoint {
     const onReceive = this.applies("receive")
-      ? (data: Uint8Array, from: SocketAddress) => this.pass("receive", () => options.onDatagram(data.slice(), from))
+      ? (data: Uint8Array, from: SocketAddress) => this.pass("receive", data, () => options.onDatagram(data.slice(), from))
       : options.onDatagram;
     const endpoint = this.inner.openUdp({ ...options, onDatagram: onReceive });
     if (!this.applies("send")) return endpoint;
     return {
       send: (data: Uint8Array, to: SocketAddress) => {
         const copy = data.slice();
-        this.pass("send", () => {
+        this.pass("send", copy, () => {
           if (!endpoint.closed) endpoint.send(copy, to);
         });
       },
@@ -105,11 +107,12 @@ export class FaultyNet implements Net {
   }
 
   /** Decides the fate of one datagram and carries it out. */
-  private pass(direction: "send" | "receive", deliver: () => void): void {
+  private pass(direction: "send" | "receive", datagram: Uint8Array, deliver: () => void): void {
     const index = this.stats.datagrams++;
     const faults = this.faults;
     let action: FaultAction = "deliver";
-    if (this.random.chance(faults.loss ?? 0)) action = "drop";
+    if (faults.drop?.(datagram, direction)) action = "drop";
+    else if (this.random.chance(faults.loss ?? 0)) action = "drop";
     else if (this.random.chance(faults.duplicate ?? 0)) action = "duplicate";
     else if (this.random.chance(faults.reorder ?? 0)) action = "reorder";
     const range = faults.delayMs;
