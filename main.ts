@@ -65,11 +65,12 @@ function run(platform: Platform): void {
   let reporter = platform.time.setTimer(settings.reportIntervalMs, function report() {
     const value = sensorValue(platform);
     const id = ++cookie;
+    const text = `t=${value.toFixed(2)}`;
     const code = agent.dataReport({
       type: ReportType.AppData,
       cookie: id,
-      buf: utf8Encode(`t=${value.toFixed(2)}`),
-      callback: (_type, reportCookie, status) => agentLog.info(`report #${reportCookie}: ${SEND_STATUS_NAMES[status]}`),
+      buf: utf8Encode(text),
+      callback: (_type, reportCookie, status) => agentLog.info(`report #${reportCookie} (${text}): ${SEND_STATUS_NAMES[status]}`),
     });
     if (code !== AgentCode.Ok) agentLog.warn(`report #${id} refused (${code === AgentCode.ResourceNotEnough ? "queue full" : `code ${code}`})`);
     reporter = platform.time.setTimer(settings.reportIntervalMs, report);

@@ -114,7 +114,7 @@ export class AgentTiny {
         },
       });
     }
-    // No download in this build: every Package URI is answered with Update Result 8 (unsupported protocol).
+    // No download in this build: every Package URI is refused with Update Result 9 (unsupported protocol).
     this.firmware = new FirmwareUpdateStateMachine(store.get(ObjectId.FirmwareUpdate)!.createInstance(0), {
       protocols: [],
       startDownload: (_uri, done) => done(FirmwareUpdateResult.UnsupportedProtocol),
