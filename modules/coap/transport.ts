@@ -60,3 +60,36 @@ export class UdpTransport implements CoapTransport {
     this.endpoint = undefined;
   }
 }
+
+/**
+ * A transport that hands everything to another one. Subclasses override
+ * what they watch or filter (queue mode's sleeping peers, recorders in
+ * tests and benchmarks).
+ */
+export class TransportWrapper implements CoapTransport {
+  protected readonly inner: CoapTransport;
+
+  constructor(inner: CoapTransport) {
+    this.inner = inner;
+  }
+
+  get maxDatagramSize(): number {
+    return this.inner.maxDatagramSize;
+  }
+
+  get localPort(): number {
+    return this.inner.localPort;
+  }
+
+  send(data: Uint8Array, peer: Peer): void {
+    this.inner.send(data, peer);
+  }
+
+  listen(onDatagram: (data: Uint8Array, peer: Peer) => void, onError?: (error: HalError) => void): void {
+    this.inner.listen(onDatagram, onError);
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+}

@@ -2,7 +2,7 @@ import type { HalError } from "../../hal/errors.js";
 import type { Logger } from "../../hal/log.js";
 import type { Time, TimerHandle } from "../../hal/time.js";
 import { peerKey, type Peer } from "../coap/message.js";
-import type { CoapTransport } from "../coap/transport.js";
+import { TransportWrapper } from "../coap/transport.js";
 
 /** Queue mode: how long without traffic before the client stops listening (MAX_TRANSMIT_WAIT, 93 s). */
 export const DEFAULT_QUEUE_IDLE_MS = 93000;
@@ -11,22 +11,9 @@ export const DEFAULT_QUEUE_IDLE_MS = 93000;
  * The servers the client does not listen to now. Datagrams from them are
  * dropped below CoAP, as a device with its radio off would miss them.
  */
-export class SleepingPeers implements CoapTransport {
+export class SleepingPeers extends TransportWrapper {
   dropped = 0;
-  private readonly inner: CoapTransport;
   private readonly asleep = new Set<string>();
-
-  constructor(inner: CoapTransport) {
-    this.inner = inner;
-  }
-
-  get maxDatagramSize(): number {
-    return this.inner.maxDatagramSize;
-  }
-
-  get localPort(): number {
-    return this.inner.localPort;
-  }
 
   sleep(peer: Peer): void {
     this.asleep.add(peerKey(peer));
@@ -36,11 +23,7 @@ export class SleepingPeers implements CoapTransport {
     this.asleep.delete(peerKey(peer));
   }
 
-  send(data: Uint8Array, peer: Peer): void {
-    this.inner.send(data, peer);
-  }
-
-  listen(onDatagram: (data: Uint8Array, peer: Peer) => void, onError?: (error: HalError) => void): void {
+  override listen(onDatagram: (data: Uint8Array, peer: Peer) => void, onError?: (error: HalError) => void): void {
     this.inner.listen((data, peer) => {
       if (this.asleep.size > 0 && this.asleep.has(peerKey(peer))) {
         this.dropped++;
@@ -50,9 +33,9 @@ export class SleepingPeers implements CoapTransport {
     }, onError);
   }
 
-  close(): void {
+  override close(): void {
     this.asleep.clear();
-    this.inner.close();
+    super.close();
   }
 }
 

@@ -47,6 +47,18 @@ function parseOrThrow(uri: string, what: string): ServerUri {
   return parsed;
 }
 
+/** A Security instance in NoSec mode (no keys) for `uri`. */
+function createNoSecAccount(store: ObjectStore, uri: string, bootstrapServer: boolean): ObjectInstance {
+  const account = store.get(ObjectId.Security)!.createInstance();
+  account.set(SecurityResource.ServerUri, uri);
+  account.set(SecurityResource.BootstrapServer, bootstrapServer);
+  account.set(SecurityResource.SecurityMode, NO_SEC);
+  account.set(SecurityResource.PublicKeyOrIdentity, new Uint8Array(0));
+  account.set(SecurityResource.ServerPublicKey, new Uint8Array(0));
+  account.set(SecurityResource.SecretKey, new Uint8Array(0));
+  return account;
+}
+
 /** Security (/0) and Server (/1) instances for a factory-configured server. */
 export function provisionServer(store: ObjectStore, server: ServerConfig, index: number): void {
   parseOrThrow(server.uri, "server");
@@ -56,14 +68,7 @@ export function provisionServer(store: ObjectStore, server: ServerConfig, index:
   if (!(shortServerId >= 1 && shortServerId <= 65534)) throw new RangeError(`short server id ${shortServerId} must be 1..65534`);
   if (!(Number.isInteger(lifetime) && lifetime > 0)) throw new RangeError(`lifetime ${lifetime} must be a positive number of seconds`);
   if (binding !== "U" && binding !== "UQ") throw new RangeError(`binding "${binding}" must be U or UQ`);
-  const security = store.get(ObjectId.Security)!.createInstance();
-  security.set(SecurityResource.ServerUri, server.uri);
-  security.set(SecurityResource.BootstrapServer, false);
-  security.set(SecurityResource.SecurityMode, NO_SEC);
-  security.set(SecurityResource.PublicKeyOrIdentity, new Uint8Array(0));
-  security.set(SecurityResource.ServerPublicKey, new Uint8Array(0));
-  security.set(SecurityResource.SecretKey, new Uint8Array(0));
-  security.set(SecurityResource.ShortServerId, shortServerId);
+  createNoSecAccount(store, server.uri, false).set(SecurityResource.ShortServerId, shortServerId);
   const serverInstance = store.get(ObjectId.Server)!.createInstance();
   serverInstance.set(ServerResource.ShortServerId, shortServerId);
   serverInstance.set(ServerResource.Lifetime, lifetime);
@@ -77,14 +82,7 @@ export function provisionServer(store: ObjectStore, server: ServerConfig, index:
 export function provisionBootstrapAccount(store: ObjectStore, config: BootstrapConfig, restored: boolean): ServerUri {
   const uri = parseOrThrow(config.uri, "bootstrap server");
   if (restored) return uri;
-  const account = store.get(ObjectId.Security)!.createInstance();
-  account.set(SecurityResource.ServerUri, config.uri);
-  account.set(SecurityResource.BootstrapServer, true);
-  account.set(SecurityResource.SecurityMode, NO_SEC);
-  account.set(SecurityResource.PublicKeyOrIdentity, new Uint8Array(0));
-  account.set(SecurityResource.ServerPublicKey, new Uint8Array(0));
-  account.set(SecurityResource.SecretKey, new Uint8Array(0));
-  account.set(SecurityResource.ClientHoldOffTime, config.holdOffSeconds ?? 0);
+  createNoSecAccount(store, config.uri, true).set(SecurityResource.ClientHoldOffTime, config.holdOffSeconds ?? 0);
   return uri;
 }
 

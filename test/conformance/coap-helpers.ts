@@ -4,7 +4,7 @@ import { decodeMessage } from "../../modules/coap/codec.js";
 import { CoapEndpoint } from "../../modules/coap/endpoint.js";
 import type { CoapMessage, Peer } from "../../modules/coap/message.js";
 import type { CoapParameters } from "../../modules/coap/params.js";
-import { UdpTransport, type CoapTransport } from "../../modules/coap/transport.js";
+import { TransportWrapper, UdpTransport } from "../../modules/coap/transport.js";
 import { bound, waitFor } from "./harness.js";
 
 /** Fast retransmission so loopback tests finish quickly. */
@@ -18,34 +18,13 @@ export async function openEndpoint(platform: Platform, parameters: Partial<CoapP
 }
 
 /** A transport that records, decoded, every message it sends, so tests can check the order on the wire. */
-export class RecordingTransport implements CoapTransport {
+export class RecordingTransport extends TransportWrapper {
   readonly sent: CoapMessage[] = [];
-  private readonly inner: CoapTransport;
 
-  constructor(inner: CoapTransport) {
-    this.inner = inner;
-  }
-
-  get maxDatagramSize(): number {
-    return this.inner.maxDatagramSize;
-  }
-
-  get localPort(): number {
-    return this.inner.localPort;
-  }
-
-  send(data: Uint8Array, peer: Peer): void {
+  override send(data: Uint8Array, peer: Peer): void {
     const decoded = decodeMessage(data.slice());
     if (decoded.ok) this.sent.push(decoded.message);
-    this.inner.send(data, peer);
-  }
-
-  listen(onDatagram: (data: Uint8Array, peer: Peer) => void, onError?: Parameters<CoapTransport["listen"]>[1]): void {
-    this.inner.listen(onDatagram, onError);
-  }
-
-  close(): void {
-    this.inner.close();
+    super.send(data, peer);
   }
 }
 
