@@ -90,7 +90,7 @@ export class LwM2mDevServer extends EventEmitter {
       time: options.platform.time,
       log: options.platform.log,
       parameters: resolveParameters(options.coap),
-      endpointOf: (peer) => this.registry.list().find((record) => record.peer.address === peer.address && record.peer.port === peer.port)?.endpoint,
+      endpointOf: (peer) => this.clientAt(peer)?.endpoint,
       onViolation: (violation: Violation) => this.emit("violation", violation),
     });
     const transport = this.checker.wrap(new UdpTransport(options.platform.net, options.port ?? 5683));
@@ -117,6 +117,15 @@ export class LwM2mDevServer extends EventEmitter {
     clearInterval(this.expiryTimer);
     for (const handle of this.observations.values()) handle.cancel(false);
     this.endpoint.close();
+  }
+
+  /** The client registered at an address (the one heard from last, if several). */
+  private clientAt(peer: { address: string; port: number }): ClientRecord | undefined {
+    let found: ClientRecord | undefined;
+    for (const record of this.registry.list()) {
+      if (record.peer.address === peer.address && record.peer.port === peer.port && (!found || record.lastSeen >= found.lastSeen)) found = record;
+    }
+    return found;
   }
 
   private emitEvent(event: ServerEvent): void {
