@@ -115,7 +115,9 @@ export class LwM2mDevServer extends EventEmitter {
 
   close(): void {
     clearInterval(this.expiryTimer);
-    for (const handle of this.observations.values()) handle.cancel(false);
+    // Closing the endpoint ends every exchange, observations included; cancelling them
+    // one by one (reactively) would leave an EXCHANGE_LIFETIME timer each, keeping Node alive.
+    this.observations.clear();
     this.endpoint.close();
   }
 
