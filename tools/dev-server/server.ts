@@ -12,10 +12,10 @@ import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
 import { encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
 import { encodeText } from "../../modules/lwm2m/content/text.js";
 import { encodeTlv } from "../../modules/lwm2m/content/tlv.js";
-import type { ResourceValue } from "../../modules/lwm2m/model/types.js";
 import { checkValue } from "../../modules/lwm2m/model/values.js";
 import { formatPath, parsePathString, type LwM2mPath } from "../../modules/lwm2m/path.js";
 import { CommandQueue, type Command } from "./commands.js";
+import { toResourceValue } from "./resource-value.js";
 import { ClientRegistry, parseLifetime, parseRegisterQuery, type ClientRecord } from "./registry.js";
 import { parseQuery } from "./strict/registration-rules.js";
 import { StrictChecker } from "./strict/strict-checker.js";
@@ -404,22 +404,4 @@ export class LwM2mDevServer extends EventEmitter {
     command.updatedAt = this.now();
     this.emitEvent({ type: "command", command: describeCommand(command) });
   }
-}
-
-function toResourceValue(value: unknown, type: string): ResourceValue {
-  if (type === "opaque") {
-    if (value && typeof value === "object" && typeof (value as { hex?: unknown }).hex === "string") {
-      const hex = (value as { hex: string }).hex;
-      if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error("hex must be pairs of hex digits");
-      return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
-    }
-    if (typeof value === "string") return utf8Encode(value);
-  }
-  if ((type === "integer" || type === "unsigned" || type === "time" || type === "float") && typeof value === "string" && value.trim() !== "") return Number(value);
-  if (type === "boolean" && (value === "true" || value === "false" || value === "1" || value === "0")) return value === "true" || value === "1";
-  if (type === "objlnk" && typeof value === "string" && /^[0-9]+:[0-9]+$/.test(value)) {
-    const [objectId, instanceId] = value.split(":").map(Number) as [number, number];
-    return { objectId, instanceId };
-  }
-  return value as ResourceValue;
 }
