@@ -14,13 +14,19 @@ import { startHttpApi } from "./http-api.js";
 import { describeEvent, show } from "./describe.js";
 import { LwM2mDevServer, type ServerEvent } from "./server.js";
 
-const USAGE = `usage: npm run dev-server -- [--coap-port N] [--http-port N] [--auto-observe PATH|none] [--log LEVEL]
+const USAGE = `usage: npm run dev-server -- [--coap-port N] [--http-port N] [--auto-observe PATH|none] [--log LEVEL] [--lenient]
 
   --coap-port N          UDP port for CoAP (default 5683)
   --http-port N          HTTP/JSON API port on 127.0.0.1 (default 8080; 0 turns it off)
   --auto-observe PATH    observe PATH on every client as it registers (default /19/0/0,
                          where Agent Tiny devices report; repeatable; "none" turns it off)
   --log LEVEL            error | warn | info | debug | trace (default warn)
+  --lenient              accept Register/Update requests that break a rule. By default (strict
+                         mode) the server checks every message from a client against RFC 7252,
+                         RFC 7641, RFC 6690 and the LwM2M TS 1.1, and refuses a Register/Update
+                         breaking a rule with 4.00 and the rule as diagnostic. In both modes
+                         every violation is logged ("[strict] ..."), counted and listed by
+                         "violations" and GET /violations.
 
 Commands on standard input:
   clients                          registered clients
@@ -30,16 +36,25 @@ Commands on standard input:
   exec EP PATH [ARGS]
   attrs EP PATH name=value...      e.g. attrs dev1 /3/0/9 pmin=5 pmax=60
   observe EP PATH | cancel EP PATH
+  violations                       rule violations by clients (count and the last ones)
   delete EP PATH
   cmd EP TEXT [EXPIRES_S]          deliver TEXT to /19/1/0 now or when EP is reachable
   commands                         command statuses
   help | quit`;
 
-function parse(argv: string[]): { coapPort: number; httpPort: number; log: string; autoObserve: string[] } {
-  const options = { coapPort: 5683, httpPort: 8080, log: "warn", autoObserve: [] as string[] };
+function parse(argv: string[]): { coapPort: number; httpPort: number; log: string; autoObserve: string[]; strict: boolean } {
+  const options = { coapPort: 5683, httpPort: 8080, log: "warn", autoObserve: [] as string[], strict: true };
   let autoObserveGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === "--lenient") {
+      options.strict = false;
+      continue;
+    }
+    if (arg === "--help" || arg === "-h") {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
     const value = argv[++i];
     const port = () => {
       const n = Number(value);
@@ -56,10 +71,7 @@ function parse(argv: string[]): { coapPort: number; httpPort: number; log: strin
         options.autoObserve.push(value);
       }
     }
-    else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    } else throw new Error(`unknown option "${arg}"`);
+    else throw new Error(`unknown option "${arg}"`);
   }
   if (!autoObserveGiven) options.autoObserve.push("/19/0/0");
   return options;
@@ -75,12 +87,12 @@ async function main(): Promise<void> {
   }
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lwm2m-dev-server-"));
   const platform = createNodePlatform({ stateDir, logLevel: options.log as never });
-  const server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve });
+  const server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict });
   const say = (line: string) => process.stdout.write(`[server] ${line}\n`);
   server.on("event", (event: ServerEvent) => say(describeEvent(event)));
   while (!server.port) await new Promise((resolve) => setTimeout(resolve, 2));
   const http = options.httpPort ? await startHttpApi(server, options.httpPort) : undefined;
-  say(`LwM2M server on coap://127.0.0.1:${server.port}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""}; type "help"`);
+  say(`LwM2M server on coap://127.0.0.1:${server.port}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""} (${server.strict ? "strict" : "lenient"} mode); type "help"`);
   const stop = () => {
     http?.close();
     server.close();
@@ -105,6 +117,10 @@ async function main(): Promise<void> {
           return "";
         case "clients":
           return server.registry.list().map((c) => `${c.endpoint} ${c.peer.address}:${c.peer.port} lt=${c.lifetime} b=${c.binding}`).join("\n") || "(none)";
+        case "violations": {
+          const report = server.violations;
+          return [`${report.count} violation(s)`, ...report.violations.map((v) => `${v.at} ${v.endpoint ?? v.peer}: ${v.rule}: ${v.message}`)].join("\n");
+        }
         case "commands":
           return server.commands.list().map((c) => `#${c.id} ${c.endpoint} ${c.status}${c.result ? ` ${c.result}` : ""}`).join("\n") || "(none)";
         case "read":

@@ -20,6 +20,8 @@ const MAX_BODY = 64 * 1024;
  *   POST   /clients/EP/commands              {"text":"on"|"dataHex":"01ff","expiresInSeconds":3600,"immediate":false}
  *   GET    /commands[?endpoint=EP]           DELETE /commands/ID (cancel a waiting command)
  *   GET    /observations
+ *   GET    /violations                       rule violations by clients: {count, violations:[{endpoint?, peer, rule, message, at}]}
+ *                                            (count keeps counting; the list holds the last 200)
  *   GET    /events                           server-sent events: registrations, notifications, command statuses
  */
 export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0.0.1"): Promise<http.Server> {
@@ -97,6 +99,7 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
     if (parts.length === 2 && method === "DELETE") return send(response, server.cancelCommand(Number(parts[1])) ? 200 : 409, { cancelled: true });
   }
   if (parts[0] === "observations" && method === "GET") return send(response, 200, server.listObservations());
+  if (parts[0] === "violations" && parts.length === 1 && method === "GET") return send(response, 200, server.violations);
   if (parts[0] === "clients" && parts.length >= 2) {
     const endpoint = parts[1]!;
     const action = parts[2];

@@ -1,5 +1,6 @@
 import type { Peer } from "../../modules/coap/message.js";
 import { parseLinks, type Link } from "../../modules/lwm2m/content/link-format.js";
+import { parseQuery } from "./strict/registration-rules.js";
 
 export interface ClientRecord {
   readonly endpoint: string;
@@ -21,17 +22,24 @@ export interface RegistrationParams {
   readonly version: string;
 }
 
-/** Parses Register queries; returns an error text for a request the server must refuse with 4.00. */
+/** A Register/Update lifetime: a positive whole number of seconds, or undefined. */
+export function parseLifetime(value: string | undefined): number | undefined {
+  return value !== undefined && /^[1-9][0-9]*$/.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * Parses Register queries (each argument split at its first "=", the first of
+ * a repeated parameter kept); returns an error text for a request the server
+ * must refuse with 4.00 even in lenient mode. The strict rules are in
+ * strict/registration-rules.ts.
+ */
 export function parseRegisterQuery(query: readonly string[]): RegistrationParams | string {
   const values = new Map<string, string>();
-  for (const item of query) {
-    const [name, value] = item.split("=", 2) as [string, string | undefined];
-    values.set(name, value ?? "");
-  }
+  for (const { name, value } of parseQuery(query)) if (!values.has(name)) values.set(name, value ?? "");
   const endpoint = values.get("ep");
   if (!endpoint) return "missing ep";
-  const lifetime = values.has("lt") ? Number(values.get("lt")) : 86400;
-  if (!Number.isInteger(lifetime) || lifetime <= 0) return `bad lifetime "${values.get("lt")}"`;
+  const lifetime = values.has("lt") ? parseLifetime(values.get("lt")) : 86400;
+  if (lifetime === undefined) return `bad lifetime "${values.get("lt")}"`;
   return { endpoint, lifetime, binding: values.get("b") || "U", version: values.get("lwm2m") || "1.0" };
 }
 

@@ -4,7 +4,7 @@ import { codeClass, codeString, ContentFormat, Method, OptionNumber, ResponseCod
 import { CoapEndpoint, type ObserveHandle, type ServerExchange } from "../../modules/coap/endpoint.js";
 import type { CoapError } from "../../modules/coap/errors.js";
 import { getUintOption, toHex, utf8Decode, utf8Encode, type CoapMessage } from "../../modules/coap/message.js";
-import type { CoapParameters } from "../../modules/coap/params.js";
+import { resolveParameters, type CoapParameters } from "../../modules/coap/params.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
 import { createStandardStore } from "../../modules/lwm2m/client.js";
 import { canonicalFormat, decodeWrite } from "../../modules/lwm2m/content/formats.js";
@@ -12,11 +12,14 @@ import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
 import { encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
 import { encodeText } from "../../modules/lwm2m/content/text.js";
 import { encodeTlv } from "../../modules/lwm2m/content/tlv.js";
-import type { ResourceValue } from "../../modules/lwm2m/model/types.js";
 import { checkValue } from "../../modules/lwm2m/model/values.js";
 import { formatPath, parsePathString, type LwM2mPath } from "../../modules/lwm2m/path.js";
 import { CommandQueue, type Command } from "./commands.js";
-import { ClientRegistry, parseRegisterQuery, type ClientRecord } from "./registry.js";
+import { toResourceValue } from "./resource-value.js";
+import { ClientRegistry, parseLifetime, parseRegisterQuery, type ClientRecord } from "./registry.js";
+import { parseQuery } from "./strict/registration-rules.js";
+import { StrictChecker } from "./strict/strict-checker.js";
+import type { Problem, Violation, ViolationReport } from "./strict/violations.js";
 
 /** The result of a device-management request, decoded for people and for the HTTP API. */
 export interface DmResult {
@@ -45,6 +48,13 @@ export interface DevServerOptions {
   readonly coap?: Partial<CoapParameters>;
   /** Paths observed on every client as it registers (as an IoT platform subscribes to /19/0/0). */
   readonly autoObserve?: readonly string[];
+  /**
+   * Strict mode (default): a Register or Update that breaks a rule of the
+   * LwM2M TS, RFC 6690 or RFC 7252 is refused with 4.00 and a diagnostic
+   * naming the rule. Either way every violation by a client is logged,
+   * counted and listed in `violations`.
+   */
+  readonly strict?: boolean;
 }
 
 export function describeCommand(command: Command) {
@@ -69,12 +79,21 @@ export class LwM2mDevServer extends EventEmitter {
   private readonly observations = new Map<string, ObserveHandle>();
   private readonly expiryTimer: ReturnType<typeof setInterval>;
   private readonly autoObserve: readonly string[];
+  private readonly checker: StrictChecker;
 
   constructor(options: DevServerOptions) {
     super();
     this.platform = options.platform;
     this.autoObserve = options.autoObserve ?? [];
-    const transport = new UdpTransport(options.platform.net, options.port ?? 5683);
+    this.checker = new StrictChecker({
+      strict: options.strict ?? true,
+      time: options.platform.time,
+      log: options.platform.log,
+      parameters: resolveParameters(options.coap),
+      endpointOf: (peer) => this.clientAt(peer)?.endpoint,
+      onViolation: (violation: Violation) => this.emit("violation", violation),
+    });
+    const transport = this.checker.wrap(new UdpTransport(options.platform.net, options.port ?? 5683));
     this.endpoint = new CoapEndpoint({ transport, time: options.platform.time, random: options.platform.random, parameters: options.coap, log: options.platform.log.child("coap") });
     this.endpoint.setHandler((exchange) => this.handle(exchange));
     this.expiryTimer = setInterval(() => this.expire(), 1000);
@@ -84,10 +103,31 @@ export class LwM2mDevServer extends EventEmitter {
     return this.endpoint.localPort;
   }
 
+  /** True in strict mode: Register/Update breaking a rule are refused. */
+  get strict(): boolean {
+    return this.checker.strict;
+  }
+
+  /** Rule violations by clients: the total count and the most recent ones (also emitted as "violation" events). */
+  get violations(): ViolationReport {
+    return this.checker.report();
+  }
+
   close(): void {
     clearInterval(this.expiryTimer);
-    for (const handle of this.observations.values()) handle.cancel(false);
+    // Closing the endpoint ends every exchange, observations included; cancelling them
+    // one by one (reactively) would leave an EXCHANGE_LIFETIME timer each, keeping Node alive.
+    this.observations.clear();
     this.endpoint.close();
+  }
+
+  /** The client registered at an address (the one heard from last, if several). */
+  private clientAt(peer: { address: string; port: number }): ClientRecord | undefined {
+    let found: ClientRecord | undefined;
+    for (const record of this.registry.list()) {
+      if (record.peer.address === peer.address && record.peer.port === peer.port && (!found || record.lastSeen >= found.lastSeen)) found = record;
+    }
+    return found;
   }
 
   private emitEvent(event: ServerEvent): void {
@@ -101,49 +141,14 @@ export class LwM2mDevServer extends EventEmitter {
   // ------------------------------------------------------------ registration interface
 
   private handle(exchange: ServerExchange): void {
-    const { method, path, query, payload, peer } = exchange.request;
+    const { method, path, payload, peer } = exchange.request;
     if (path[0] === "rd") {
-      if (method === Method.POST && path.length === 1) {
-        const params = parseRegisterQuery(query);
-        if (typeof params === "string") return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode(params) });
-        if (exchange.request.contentFormat !== undefined && exchange.request.contentFormat !== ContentFormat.LinkFormat) return exchange.respond({ code: ResponseCode.UnsupportedContentFormat });
-        let record: ClientRecord;
-        try {
-          record = this.registry.register(params, peer, payload, this.now());
-        } catch {
-          return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode("bad link-format payload") });
-        }
-        exchange.respond({ code: ResponseCode.Created, locationPath: record.location });
-        for (const target of this.autoObserve) {
-          this.observe(record.endpoint, target).catch((error: Error) => this.platform.log.warn(`auto-observe ${target} on ${record.endpoint}: ${error.message}`));
-        }
-        this.emitEvent({ type: "registered", endpoint: record.endpoint, location: `/${record.location.join("/")}`, lifetime: record.lifetime, binding: record.binding, version: record.version, objects: record.links.map((l) => l.target) });
-        this.deliverWaiting(record);
-        return;
-      }
+      if (method === Method.POST && path.length === 1) return this.register(exchange);
       const record = this.registry.byLocation(path);
       if (!record) return exchange.respond({ code: ResponseCode.NotFound });
-      if (method === Method.POST) {
-        for (const item of query) {
-          const [name, value] = item.split("=", 2);
-          if (name === "lt" && Number(value) > 0) record.lifetime = Number(value);
-          if (name === "b" && value) record.binding = value;
-        }
-        if (payload.length) {
-          try {
-            record.links = parseLinks(payload);
-          } catch {
-            return exchange.respond({ code: ResponseCode.BadRequest });
-          }
-        }
-        record.peer = peer;
-        record.lastSeen = this.now();
-        exchange.respond({ code: ResponseCode.Changed });
-        this.emitEvent({ type: "updated", endpoint: record.endpoint });
-        this.deliverWaiting(record);
-        return;
-      }
+      if (method === Method.POST) return this.update(exchange, record);
       if (method === Method.DELETE) {
+        this.checker.checkDeregister(exchange.request, peer, record.endpoint);
         this.registry.remove(record);
         exchange.respond({ code: ResponseCode.Deleted });
         this.emitEvent({ type: "deregistered", endpoint: record.endpoint, reason: "deregister" });
@@ -159,6 +164,60 @@ export class LwM2mDevServer extends EventEmitter {
       return;
     }
     exchange.respond({ code: ResponseCode.NotFound });
+  }
+
+  /** In strict mode, answers a request that broke rules with 4.00 and the rules as diagnostic payload. */
+  private refused(exchange: ServerExchange, problems: readonly Problem[]): boolean {
+    if (!this.checker.refuses(problems)) return false;
+    exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode(StrictChecker.diagnostic(problems)) });
+    return true;
+  }
+
+  private register(exchange: ServerExchange): void {
+    const { query, payload, peer, contentFormat } = exchange.request;
+    const params = parseRegisterQuery(query);
+    const problems = this.checker.checkRegister(exchange.request, peer, typeof params === "string" ? undefined : params.endpoint);
+    if (this.refused(exchange, problems)) return;
+    if (typeof params === "string") return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode(params) });
+    if (contentFormat !== undefined && contentFormat !== ContentFormat.LinkFormat) return exchange.respond({ code: ResponseCode.UnsupportedContentFormat });
+    let record: ClientRecord;
+    try {
+      record = this.registry.register(params, peer, payload, this.now());
+    } catch {
+      return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode("bad link-format payload") });
+    }
+    exchange.respond({ code: ResponseCode.Created, locationPath: record.location });
+    for (const target of this.autoObserve) {
+      this.observe(record.endpoint, target).catch((error: Error) => this.platform.log.warn(`auto-observe ${target} on ${record.endpoint}: ${error.message}`));
+    }
+    this.emitEvent({ type: "registered", endpoint: record.endpoint, location: `/${record.location.join("/")}`, lifetime: record.lifetime, binding: record.binding, version: record.version, objects: record.links.map((l) => l.target) });
+    this.deliverWaiting(record);
+  }
+
+  private update(exchange: ServerExchange, record: ClientRecord): void {
+    const { query, payload, peer, contentFormat } = exchange.request;
+    const problems = this.checker.checkUpdate(exchange.request, peer, record.endpoint, record.version);
+    if (this.refused(exchange, problems)) return;
+    if (payload.length && contentFormat !== undefined && contentFormat !== ContentFormat.LinkFormat) return exchange.respond({ code: ResponseCode.UnsupportedContentFormat });
+    let links = record.links;
+    if (payload.length) {
+      try {
+        links = parseLinks(payload);
+      } catch {
+        return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode("bad link-format payload") });
+      }
+    }
+    for (const { name, value } of parseQuery(query)) {
+      const lifetime = name === "lt" ? parseLifetime(value) : undefined;
+      if (lifetime !== undefined) record.lifetime = lifetime;
+      if (name === "b" && value) record.binding = value;
+    }
+    record.links = links;
+    record.peer = peer;
+    record.lastSeen = this.now();
+    exchange.respond({ code: ResponseCode.Changed });
+    this.emitEvent({ type: "updated", endpoint: record.endpoint });
+    this.deliverWaiting(record);
   }
 
   private expire(): void {
@@ -345,22 +404,4 @@ export class LwM2mDevServer extends EventEmitter {
     command.updatedAt = this.now();
     this.emitEvent({ type: "command", command: describeCommand(command) });
   }
-}
-
-function toResourceValue(value: unknown, type: string): ResourceValue {
-  if (type === "opaque") {
-    if (value && typeof value === "object" && typeof (value as { hex?: unknown }).hex === "string") {
-      const hex = (value as { hex: string }).hex;
-      if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error("hex must be pairs of hex digits");
-      return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
-    }
-    if (typeof value === "string") return utf8Encode(value);
-  }
-  if ((type === "integer" || type === "unsigned" || type === "time" || type === "float") && typeof value === "string" && value.trim() !== "") return Number(value);
-  if (type === "boolean" && (value === "true" || value === "false" || value === "1" || value === "0")) return value === "true" || value === "1";
-  if (type === "objlnk" && typeof value === "string" && /^[0-9]+:[0-9]+$/.test(value)) {
-    const [objectId, instanceId] = value.split(":").map(Number) as [number, number];
-    return { objectId, instanceId };
-  }
-  return value as ResourceValue;
 }
