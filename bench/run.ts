@@ -12,6 +12,8 @@ import { createNodePlatform } from "../hal/host/node/node-platform.js";
 import { Method } from "../modules/coap/constants.js";
 import { CoapEndpoint } from "../modules/coap/endpoint.js";
 import { UdpTransport } from "../modules/coap/transport.js";
+import { describeBytecode, measureReleaseBytecode } from "./bytecode-size.js";
+import { describeFixedWork, fixedWorkInNode, fixedWorkInXs } from "./fixed-work.js";
 import { createBenchClient, openBenchServer, READ_FORMATS, TapTransport } from "./lwm2m-scenario.js";
 import { notifyMessage, registerMessage, wireBytes } from "./lwm2m-messages.js";
 import { measureAll, type Measurement } from "./workloads.js";
@@ -126,6 +128,13 @@ async function main(): Promise<void> {
   for (const [name, bytes] of Object.entries(await lwm2mWireBytes())) process.stdout.write(`${JSON.stringify({ bench: `lwm2m-wire-${name}`, unit: "bytes", value: bytes })}\n`);
   const heap = await lwm2mHeapInXs();
   process.stdout.write(`${JSON.stringify({ bench: "xs-heap-lwm2m-client-registered", unit: "heap slots", before: heap.before ?? null, after: heap.after ?? null, value: heap.after !== undefined && heap.before !== undefined ? heap.after - heap.before : null })}\n`);
+  // Bytes on the air for a fixed piece of work, the demo firmware against the development server, in Node and in XS.
+  for (const run of [fixedWorkInNode, fixedWorkInXs]) for (const line of describeFixedWork(await run())) process.stdout.write(`${line}\n`);
+  // Release bytecode per module folder (needs the Moddable SDK: MODDABLE).
+  if (process.env["MODDABLE"]) process.stderr.write("bench: building the release firmware with mcconfig for the bytecode sizes (the first build takes several minutes)\n");
+  const bytecode = await measureReleaseBytecode();
+  for (const line of describeBytecode(bytecode)) process.stdout.write(`${line}\n`);
+  if (bytecode.kind === "failed") process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {
