@@ -241,6 +241,21 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
     }
   });
 
+  test("Discover lists the executable resources an instance serves (Reboot /3/0/4), as the TS's Discover example does", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { client } = await openTestClient(platform, server);
+    try {
+      const targets = parseLinks((await server.request({ method: Method.GET, path: "/3/0", accept: ContentFormat.LinkFormat })).payload).map((link) => link.target);
+      assert.ok(targets.indexOf("/3/0/4") >= 0, `Reboot is listed: ${targets.join(",")}`);
+      assert.ok(targets.indexOf("/3/0/5") < 0, "Factory Reset has no hook here: not listed");
+      assert.equal((await server.request({ method: Method.GET, path: "/3/0/4", accept: ContentFormat.LinkFormat })).code, ResponseCode.Content);
+      assert.equal((await server.request({ method: Method.GET, path: "/3/0/4" })).code, ResponseCode.MethodNotAllowed, "an executable resource is not read");
+    } finally {
+      await stopClient(platform, client);
+      server.close();
+    }
+  });
+
   test("int-270 Create Object Instance; int-290 Delete Object Instance; the Update announces the change", async ({ platform }) => {
     const server = await openTestServer(platform);
     const { client, store } = await openTestClient(platform, server);

@@ -35,15 +35,16 @@ export class ObjectInstance {
     this.changed = changed;
   }
 
-  /** Resource ids with a value or a read hook, ascending. */
+  /** Resource ids the instance serves: with a value, a read hook or an execute hook, ascending. */
   resourceIds(): number[] {
     const ids = new Set<number>(this.values.keys());
-    for (const [id, hooks] of this.hooks) if (hooks.read) ids.add(id);
+    for (const [id, hooks] of this.hooks) if (hooks.read || hooks.execute) ids.add(id);
     return Array.from(ids).sort((a, b) => a - b);
   }
 
   has(resourceId: number): boolean {
-    return this.values.has(resourceId) || this.hooks.get(resourceId)?.read !== undefined;
+    const hooks = this.hooks.get(resourceId);
+    return this.values.has(resourceId) || hooks?.read !== undefined || hooks?.execute !== undefined;
   }
 
   get(resourceId: number): ResourceContent | undefined {
