@@ -56,7 +56,7 @@ export class BootstrapClient {
     this.options = options;
     this.uri = provisionBootstrapAccount(options.store, config, restored);
     const time = options.time;
-    this.context = { store: options.store, shortServerId: 0, serverVersion: options.version, bootstrap: true, attributes: new AttributeStore(), log: options.log, defer: (action) => void time.setTimer(0, action) };
+    this.context = { store: options.store, shortServerId: 0, bootstrap: true, attributes: new AttributeStore(), log: options.log, defer: (action) => void time.setTimer(0, action) };
   }
 
   /** Resolves the bootstrap server's address, so its requests are recognised. */

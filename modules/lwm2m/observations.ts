@@ -250,12 +250,6 @@ export class Observations {
     }
   }
 
-  get heldCount(): number {
-    let count = 0;
-    for (const observation of this.active) count += observation.heldPushes.length + (observation.held ? 1 : 0);
-    return count;
-  }
-
   private send(observation: Observation): void {
     if (this.options.canSend && !this.options.canSend()) {
       observation.held = true;

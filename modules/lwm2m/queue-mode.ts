@@ -12,7 +12,6 @@ export const DEFAULT_QUEUE_IDLE_MS = 93000;
  * dropped below CoAP, as a device with its radio off would miss them.
  */
 export class SleepingPeers extends TransportWrapper {
-  dropped = 0;
   private readonly asleep = new Set<string>();
 
   sleep(peer: Peer): void {
@@ -25,11 +24,7 @@ export class SleepingPeers extends TransportWrapper {
 
   override listen(onDatagram: (data: Uint8Array, peer: Peer) => void, onError?: (error: HalError) => void): void {
     this.inner.listen((data, peer) => {
-      if (this.asleep.size > 0 && this.asleep.has(peerKey(peer))) {
-        this.dropped++;
-        return;
-      }
-      onDatagram(data, peer);
+      if (this.asleep.size === 0 || !this.asleep.has(peerKey(peer))) onDatagram(data, peer);
     }, onError);
   }
 

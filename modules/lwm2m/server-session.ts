@@ -74,7 +74,6 @@ export class ServerSession {
     this.context = {
       store: options.store,
       shortServerId: account.shortServerId,
-      serverVersion: options.version,
       bootstrap: false,
       attributes: new AttributeStore(),
       log,

@@ -10,7 +10,6 @@ import type { ResourceDefinition } from "../model/types.js";
 export interface DmContext {
   readonly store: ObjectStore;
   readonly shortServerId: number;
-  readonly serverVersion: "1.0" | "1.1";
   /** The bootstrap server sees the Security object; DM servers do not. */
   readonly bootstrap: boolean;
   readonly attributes: AttributeStore;
