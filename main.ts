@@ -56,9 +56,14 @@ function run(platform: Platform): void {
     },
   });
   const agentLog = platform.log.child("agent");
+  let memoryLogged = false;
   agent.bind({ endpointName: settings.endpoint, manufacturer: "Moddable Example", deviceType: "demo-sensor" }, deviceHooks(platform, agentLog), (event, arg) => {
     const names: Record<number, string> = { [AgentEvent.RegOk]: "REG_OK", [AgentEvent.RegFail]: "REG_FAIL", [AgentEvent.DataSubscribe]: "DATA_SUBSCRIBE", [AgentEvent.DataUnsubscribe]: "DATA_UNSUBSCRIBE", [AgentEvent.FotaState]: "FOTA_STATE" };
     agentLog.info(`event ${names[event] ?? event}${arg === undefined ? "" : ` (${arg})`}`);
+    if (event === AgentEvent.RegOk && !memoryLogged) {
+      memoryLogged = true;
+      logMemoryUse(platform, log);
+    }
   });
 
   let cookie = 0;
@@ -84,6 +89,13 @@ function run(platform: Platform): void {
       done();
     });
   });
+}
+
+/** The engine's heap use, once after the first registration, where the platform can measure it. */
+function logMemoryUse(platform: Platform, log: ReturnType<Platform["log"]["child"]>): void {
+  const use = platform.memoryUse?.();
+  if (!use) return;
+  log.info(`memory after registration: XS slot heap ${use.slots} B, chunk heap ${use.chunks} B${use.stack === undefined ? "" : `, stack peak ${use.stack} B`}`);
 }
 
 /** A temperature-like value: a slow wave plus noise from the random source. */

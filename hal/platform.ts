@@ -25,6 +25,20 @@ export interface Platform {
   onStop(handler: (done: () => void) => void): void;
   /** Restarts the device (reboot after a firmware update, Execute /3/0/4). */
   restart(): void;
+  /**
+   * The JavaScript engine's own heap use now, for the field log. Absent on a
+   * port that cannot measure it; undefined when this build cannot (a Moddable
+   * release build has no instrumentation).
+   */
+  memoryUse?(): EngineMemoryUse | undefined;
+}
+
+/** Engine heap use in bytes (XS: slot heap, chunk heap, stack high-water mark). */
+export interface EngineMemoryUse {
+  readonly slots: number;
+  readonly chunks: number;
+  /** Peak stack use, where the engine reports it. */
+  readonly stack?: number;
 }
 
 /** Configuration as text values, from mcconfig's command line (mc/config) or the host's options. */

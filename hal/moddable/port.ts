@@ -6,6 +6,7 @@ import { AsyncMutex } from "../mutex.js";
 import type { CreatePlatform, FirmwareConfig, Platform } from "../platform.js";
 import { openFirmwareBlockDevice } from "./block-device.js";
 import { createTraceSink } from "./log-sink.js";
+import { createMemoryUse } from "./memory-use.js";
 import { ModdableNet } from "./net.js";
 import { moddableRandom } from "./random.js";
 import { createSettingsStore } from "./settings-store.js";
@@ -23,6 +24,7 @@ export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform
   const time = new ModdableTime();
   const level = isLogLevel(config["log"]) ? (config["log"] as LogLevel) : "info";
   const partition = typeof config["fotaPartition"] === "string" ? config["fotaPartition"] : "fota";
+  const memoryUse = createMemoryUse();
   return {
     name: `moddable/${typeof config["platform"] === "string" ? config["platform"] : "device"}`,
     log: new Logger(createTraceSink(), time, level),
@@ -36,6 +38,7 @@ export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform
     // A device has no SIGINT: stop handlers run only when the application calls them.
     onStop: () => undefined,
     restart,
+    ...(memoryUse ? { memoryUse } : {}),
   };
 };
 
