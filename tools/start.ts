@@ -181,7 +181,7 @@ async function startDevServer(options: StartOptions): Promise<{ port: number; cl
       return undefined;
     });
   }
-  process.stdout.write(`[server] development LwM2M server on coap://127.0.0.1:${server.port}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""}\n`);
+  process.stdout.write(`[server] development LwM2M server (strict mode) on coap://127.0.0.1:${server.port}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""}\n`);
   return {
     port: server.port,
     close: () => {
