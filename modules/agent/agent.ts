@@ -10,13 +10,13 @@ import { DOWNLINK_INSTANCE, UPLINK_INSTANCE } from "../lwm2m/objects/binary-app-
 import type { DeviceErrors } from "../lwm2m/objects/device-errors.js";
 import { FirmwareUpdateResult } from "../lwm2m/objects/firmware-update.js";
 import { FirmwareUpdateStateMachine } from "../lwm2m/objects/firmware-update-state.js";
+import { AppDataResource, FirmwareUpdateResource, ObjectId, SecurityResource } from "../lwm2m/objects/index.js";
 import { parsePathString, pathContains, type LwM2mPath } from "../lwm2m/path.js";
 import type { LifecycleEvent } from "../lwm2m/registration.js";
 import { AgentCode, AgentEvent, MAX_REPORT_DATA_LEN, ReportType, SendStatus } from "./constants.js";
 import { installDeviceHooks, type DeviceHooks } from "./device-hooks.js";
 import { AgentError, validateDeviceInfo, validateParams, type AgentParams, type DeviceInfo, type ServerParams } from "./params.js";
 import { ReportQueue, type DataReport, type QueuedReport } from "./report-queue.js";
-import { AppDataResource, FirmwareUpdateResource, ObjectId, SecurityResource } from "../lwm2m/objects/index.js";
 
 export type AgentEventListener = (event: AgentEvent, arg?: number) => void;
 
