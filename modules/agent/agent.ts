@@ -176,17 +176,19 @@ export class AgentTiny {
   dataChange(uri: string): AgentCode {
     const path = parsePathString(uri);
     if (!path) return AgentCode.ArgInvalid;
-    if (!this.client || this.client.registrationState() !== "registered") return AgentCode.ClientUnregistered;
-    const object = this.client.store.get(path.objectId);
+    const client = this.client;
+    const state = client?.registrationState();
+    if (!client || (state !== "registered" && state !== "updating")) return AgentCode.ClientUnregistered;
+    const object = client.store.get(path.objectId);
     const instance = path.instanceId === undefined ? undefined : object?.instance(path.instanceId);
     if (!instance) return AgentCode.ResourceNotFound;
     instance.notifyChanged(path.resourceId);
     return AgentCode.Ok;
   }
 
-  /** atiny_reconnect: registers again with every server. */
+  /** atiny_reconnect: an Update with every registered server, a Register now with the others (even after a halting error or during a back-off). */
   reconnect(): void {
-    this.client?.updateRegistration();
+    if (!this.ended) this.client?.reconnect();
   }
 
   /** atiny_deinit: ends every pending report (NOT_SENT, or SENT_FAIL when on the wire), deregisters and releases the endpoint. */

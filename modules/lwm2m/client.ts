@@ -212,6 +212,12 @@ export class LwM2mClient {
     return expected;
   }
 
+  /** Reconnects with every server: an Update where registered, else a Register now, ending a halt or a back-off. */
+  reconnect(): void {
+    if (!this.started || this.bootstrap?.requested) return;
+    for (const session of this.sessions) session.reconnect();
+  }
+
   /** Triggers a Registration Update with every server. */
   updateRegistration(): void {
     for (const session of this.sessions) session.update();

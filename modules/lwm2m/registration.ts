@@ -15,6 +15,10 @@ export type LifecycleErrorReason =
   | "secure-connection"
   | "timeout"
   | "unknown"
+  /** The server answered 5.03 Service Unavailable. */
+  | "server-busy"
+  /** The server answered another 5.xx. */
+  | "server-error"
   /** Halting: the server's registration stops until start() is called again. */
   | "invalid-parameters"
   | "memory"
@@ -91,6 +95,18 @@ export class Registration {
 
   start(): void {
     if (this.state !== "idle" && this.state !== "halted") return;
+    this.attempt = 0;
+    this.register();
+  }
+
+  /**
+   * atiny_reconnect: an Update when registered; otherwise a Register now,
+   * ending a halt or a back-off (and its attempt count).
+   */
+  reconnect(): void {
+    if (this.state === "registered" || this.state === "updating") return this.update();
+    if (this.state === "registering" || this.state === "deregistering") return;
+    this.clearTimer();
     this.attempt = 0;
     this.register();
   }
@@ -216,7 +232,16 @@ export class Registration {
 
   private failFromCode(code: number, what: string): void {
     const halting = code === ResponseCode.BadRequest || code === ResponseCode.Forbidden || code === ResponseCode.PreconditionFailed || code === ResponseCode.Unauthorized;
-    const reason: LifecycleErrorReason = code === ResponseCode.Forbidden || code === ResponseCode.Unauthorized ? "not-allowed" : halting ? "invalid-parameters" : "unknown";
+    const reason: LifecycleErrorReason =
+      code === ResponseCode.Forbidden || code === ResponseCode.Unauthorized
+        ? "not-allowed"
+        : halting
+          ? "invalid-parameters"
+          : code === ResponseCode.ServiceUnavailable
+            ? "server-busy"
+            : codeClass(code) === 5
+              ? "server-error"
+              : "unknown";
     this.fail(reason, `${what} answered ${codeString(code)}`, !halting && codeClass(code) !== 4);
   }
 

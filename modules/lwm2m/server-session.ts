@@ -150,6 +150,17 @@ export class ServerSession {
     return this.reachable ? this.observations.push(path, onOutcome) : 0;
   }
 
+  /** Registers again now (see Registration.reconnect); resolves the address first if it never was. */
+  reconnect(): void {
+    if (!this.active) return;
+    if (!this.peer) {
+      this.options.time.clearTimer(this.dnsTimer);
+      this.dnsTimer = undefined;
+      return this.connect();
+    }
+    this.registration.reconnect();
+  }
+
   update(changes?: { lifetime?: boolean; binding?: boolean; objects?: boolean }): void {
     this.registration.update(changes);
   }

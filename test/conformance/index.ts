@@ -1,6 +1,7 @@
 import type { Suite } from "./harness.js";
 import agent from "./agent.suite.js";
 import agentReportPath from "./agent-report-path.suite.js";
+import agentLifecycle from "./agent-lifecycle.suite.js";
 import coapCodec from "./coap-codec.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
@@ -13,4 +14,4 @@ import platform from "./platform.suite.js";
 import settings from "./settings.suite.js";
 
 /** Every suite that runs both under jest and inside XS. */
-export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults, coapCodec, coapEndpoint, lwm2mClient, lwm2mBootstrap, agent, agentReportPath]);
+export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults, coapCodec, coapEndpoint, lwm2mClient, lwm2mBootstrap, agent, agentReportPath, agentLifecycle]);
