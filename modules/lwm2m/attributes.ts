@@ -13,6 +13,13 @@ export interface NotificationAttributes {
 
 export const ATTRIBUTE_NAMES: readonly (keyof NotificationAttributes)[] = Object.freeze(["pmin", "pmax", "gt", "lt", "st", "epmin", "epmax"]);
 
+/**
+ * The most paths one server may attach attributes to. Beyond it Write-Attributes
+ * is answered 4.00 Bad Request: the TS lists only 2.04, 4.00, 4.01, 4.04 and 4.05
+ * for the operation, and a full store is a request this client cannot take.
+ */
+export const MAX_ATTRIBUTE_PATHS = 64;
+
 export class AttributeError extends Error {}
 
 /** Parses Write-Attributes queries ("pmin=10", "gt=2.5", "pmax" to clear). */
