@@ -1,6 +1,6 @@
 import { ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
-import type { ObjectInstance, ResourceContent } from "../model/object-store.js";
+import { runWriteHooks, type ObjectInstance, type ResourceContent } from "../model/object-store.js";
 import { canWrite, type ResourceValue } from "../model/types.js";
 import { checkValue, ContentError } from "../model/values.js";
 import { ObjectId } from "../objects/object-ids.js";
@@ -51,11 +51,9 @@ export function write(context: DmContext, path: LwM2mPath, format: number | unde
     if (error instanceof ContentError) return status(ResponseCode.BadRequest, error.message);
     throw error;
   }
-  for (const [resourceId, content] of grouped) {
-    // The hook sees what this request wrote (a command arriving on /19/1/0/n, say), not the merged result.
-    const refused = instance.hooksOf(resourceId)?.write?.(content);
-    if (typeof refused === "number") return { code: refused };
-  }
+  // The hooks see what this request wrote (a command arriving on /19/1/0/n, say), not the merged result.
+  const refused = runWriteHooks(Array.from(grouped, ([resourceId, content]) => ({ instance, resourceId, content })));
+  if (refused !== undefined) return { code: refused };
   for (const [resourceId, content] of grouped) instance.set(resourceId, merged(instance, resourceId, content, path, mode));
   return { code: ResponseCode.Changed };
 }
