@@ -3,7 +3,7 @@ import { getLocationPath } from "../../modules/coap/message.js";
 import { MAX_ATTRIBUTE_PATHS } from "../../modules/lwm2m/attributes.js";
 import { createStandardStore } from "../../modules/lwm2m/client.js";
 import { decodeSenmlCbor, encodeSenmlCbor, encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
-import { ConnectivityMonitoringResource, DeviceResource, ObjectId } from "../../modules/lwm2m/objects/index.js";
+import { AppDataResource, ConnectivityMonitoringResource, DeviceResource, ObjectId } from "../../modules/lwm2m/objects/index.js";
 import { formatPath } from "../../modules/lwm2m/path.js";
 import { assert, suite } from "./harness.js";
 import { openTestClient, openTestServer, stopClient } from "./lwm2m-helpers.js";
@@ -101,13 +101,15 @@ export default suite("LwM2M DM defects (issue 9)", (test) => {
   test("defect 19: TLV written to a resource-instance path takes the id from the path (a mismatch is 4.00)", async ({ platform }) => {
     const server = await openTestServer(platform);
     const { client, store } = await openTestClient(platform, server);
-    const device = store.get(ObjectId.Device)!.instance(0)!;
+    const container = store.get(ObjectId.BinaryAppDataContainer)!.createInstance(0);
+    container.set(AppDataResource.Data, new Map([[0, Uint8Array.of(1)], [1, Uint8Array.of(5)]]));
+    const data = () => Array.from(container.get(AppDataResource.Data) as Map<number, Uint8Array>, ([id, bytes]) => [id, Array.from(bytes)]);
     try {
       const instanceTlv = (id: number, value: number) => Uint8Array.of(0x41, id, value); // resource instance, 1-byte id, 1-byte value
-      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/6/1", contentFormat: ContentFormat.LwM2mTlv, payload: instanceTlv(0, 4) })).code, ResponseCode.BadRequest);
-      assert.equal(Array.from(device.get(DeviceResource.AvailablePowerSources) as Map<number, number>), [[0, 1], [1, 5]], "nothing written");
-      assert.equal((await server.request({ method: Method.PUT, path: "/3/0/6/1", contentFormat: ContentFormat.LwM2mTlv, payload: instanceTlv(1, 4) })).code, ResponseCode.Changed);
-      assert.equal(Array.from(device.get(DeviceResource.AvailablePowerSources) as Map<number, number>), [[0, 1], [1, 4]]);
+      assert.equal((await server.request({ method: Method.PUT, path: "/19/0/0/1", contentFormat: ContentFormat.LwM2mTlv, payload: instanceTlv(0, 4) })).code, ResponseCode.BadRequest);
+      assert.equal(data(), [[0, [1]], [1, [5]]], "nothing written");
+      assert.equal((await server.request({ method: Method.PUT, path: "/19/0/0/1", contentFormat: ContentFormat.LwM2mTlv, payload: instanceTlv(1, 4) })).code, ResponseCode.Changed);
+      assert.equal(data(), [[0, [1]], [1, [4]]]);
     } finally {
       await stopClient(platform, client);
       server.close();

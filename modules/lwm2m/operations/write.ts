@@ -4,7 +4,7 @@ import { runWriteHooks, type ObjectInstance, type ResourceContent } from "../mod
 import { canWrite, type ResourceValue } from "../model/types.js";
 import { checkValue, ContentError } from "../model/values.js";
 import { ObjectId } from "../objects/object-ids.js";
-import type { LwM2mPath } from "../path.js";
+import { formatPath, pathContains, type LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
 import { decodePayload } from "./decode-payload.js";
 
@@ -35,6 +35,8 @@ export function write(context: DmContext, path: LwM2mPath, format: number | unde
       const definition = object.resource(entry.path.resourceId!)!;
       if (!canWrite(definition) && !context.bootstrap) return METHOD_NOT_ALLOWED;
       if (entry.path.instanceId !== path.instanceId) return status(ResponseCode.BadRequest, "payload names another instance");
+      // Whatever the format, the path written to wins: a value for another resource or resource instance is bad content.
+      if (!pathContains(path, entry.path)) return status(ResponseCode.BadRequest, `payload names ${formatPath(entry.path)}, outside ${formatPath(path)}`);
       const value = checkValue(definition, entry.value);
       if (entry.path.resourceInstanceId !== undefined) {
         if (!definition.multiple) return status(ResponseCode.BadRequest, `resource ${definition.id} is single`);
