@@ -58,8 +58,12 @@ export class AttributeStore {
     const next: NotificationAttributes = { ...(this.byPath.get(key) ?? {}), ...change.set };
     for (const name of change.clear) delete next[name];
     if (next.pmin !== undefined && next.pmax !== undefined && next.pmax > 0 && next.pmax < next.pmin) throw new AttributeError("pmax must not be below pmin");
+    // §5.1.2: lt must be below gt, and with st, lt + 2×st must be too.
+    if (next.lt !== undefined && next.gt !== undefined && next.lt >= next.gt) throw new AttributeError("lt must be below gt");
     if (next.lt !== undefined && next.gt !== undefined && next.st !== undefined && next.lt + 2 * next.st >= next.gt) throw new AttributeError("lt + 2×st must be below gt");
-    if (Object.keys(next).length === 0) this.byPath.delete(key);
+    const empty = Object.keys(next).length === 0;
+    if (!empty && !this.byPath.has(key) && this.byPath.size >= MAX_ATTRIBUTE_PATHS) throw new AttributeError(`attributes are held for at most ${MAX_ATTRIBUTE_PATHS} paths`);
+    if (empty) this.byPath.delete(key);
     else this.byPath.set(key, next);
   }
 
