@@ -13,6 +13,13 @@ export interface NotificationAttributes {
 
 export const ATTRIBUTE_NAMES: readonly (keyof NotificationAttributes)[] = Object.freeze(["pmin", "pmax", "gt", "lt", "st", "epmin", "epmax"]);
 
+/**
+ * The most paths one server may attach attributes to. Beyond it Write-Attributes
+ * is answered 4.00 Bad Request: the TS lists only 2.04, 4.00, 4.01, 4.04 and 4.05
+ * for the operation, and a full store is a request this client cannot take.
+ */
+export const MAX_ATTRIBUTE_PATHS = 64;
+
 export class AttributeError extends Error {}
 
 /** Parses Write-Attributes queries ("pmin=10", "gt=2.5", "pmax" to clear). */
@@ -51,8 +58,12 @@ export class AttributeStore {
     const next: NotificationAttributes = { ...(this.byPath.get(key) ?? {}), ...change.set };
     for (const name of change.clear) delete next[name];
     if (next.pmin !== undefined && next.pmax !== undefined && next.pmax > 0 && next.pmax < next.pmin) throw new AttributeError("pmax must not be below pmin");
+    // §5.1.2: lt must be below gt, and with st, lt + 2×st must be too.
+    if (next.lt !== undefined && next.gt !== undefined && next.lt >= next.gt) throw new AttributeError("lt must be below gt");
     if (next.lt !== undefined && next.gt !== undefined && next.st !== undefined && next.lt + 2 * next.st >= next.gt) throw new AttributeError("lt + 2×st must be below gt");
-    if (Object.keys(next).length === 0) this.byPath.delete(key);
+    const empty = Object.keys(next).length === 0;
+    if (!empty && !this.byPath.has(key) && this.byPath.size >= MAX_ATTRIBUTE_PATHS) throw new AttributeError(`attributes are held for at most ${MAX_ATTRIBUTE_PATHS} paths`);
+    if (empty) this.byPath.delete(key);
     else this.byPath.set(key, next);
   }
 

@@ -1,7 +1,7 @@
 import type { Time } from "../../hal/time.js";
 import { codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
 import type { CoapEndpoint } from "../coap/endpoint.js";
-import { encodeSenmlCbor } from "./content/senml.js";
+import { commonBase, encodeSenmlCbor } from "./content/senml.js";
 import type { ResourceEntry } from "./model/values.js";
 import { collect } from "./operations/read.js";
 import { formatPath, type LwM2mPath } from "./path.js";
@@ -27,7 +27,7 @@ export function sendValues(endpoint: CoapEndpoint, time: Time, session: ServerSe
   if (entries.length === 0) return fail("nothing to send");
   session.queueMode.activity();
   endpoint.request(
-    { peer: session.peer, method: Method.POST, path: "/dp", contentFormat: ContentFormat.SenmlCbor, payload: encodeSenmlCbor({ objectId: entries[0]!.path.objectId }, entries) },
+    { peer: session.peer, method: Method.POST, path: "/dp", contentFormat: ContentFormat.SenmlCbor, payload: encodeSenmlCbor(commonBase(entries), entries) },
     (error, response) => {
       if (error) return done(error);
       done(response!.code === ResponseCode.Changed ? undefined : new Error(`Send answered ${codeString(response!.code)}`));

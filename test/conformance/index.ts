@@ -7,6 +7,7 @@ import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lwm2mClient from "./lwm2m-client.suite.js";
+import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
 import memory from "./memory.suite.js";
 import mutex from "./mutex.suite.js";
@@ -14,4 +15,19 @@ import platform from "./platform.suite.js";
 import settings from "./settings.suite.js";
 
 /** Every suite that runs both under jest and inside XS. */
-export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults, coapCodec, coapEndpoint, lwm2mClient, lwm2mBootstrap, agent, agentReportPath, agentLifecycle]);
+export const SUITES: readonly Suite[] = Object.freeze([
+  memory,
+  mutex,
+  firmwareStorage,
+  settings,
+  platform,
+  faults,
+  coapCodec,
+  coapEndpoint,
+  lwm2mClient,
+  lwm2mDmDefects,
+  lwm2mBootstrap,
+  agent,
+  agentReportPath,
+  agentLifecycle,
+]);

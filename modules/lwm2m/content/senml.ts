@@ -19,15 +19,41 @@ interface SenmlRecord {
   t?: number;
 }
 
-/** `base` undefined means the root (composite operations): names carry whole paths. */
+/** The ids of a path, outermost first. */
+function segments(path: LwM2mPath): number[] {
+  const ids = [path.objectId, path.instanceId, path.resourceId, path.resourceInstanceId];
+  const end = ids.indexOf(undefined);
+  return (end < 0 ? ids : ids.slice(0, end)) as number[];
+}
+
+/** The deepest path holding every entry, or undefined (the root) when they span objects. */
+export function commonBase(entries: readonly ResourceEntry[]): LwM2mPath | undefined {
+  if (entries.length === 0) return undefined;
+  let shared = segments(entries[0]!.path);
+  for (const entry of entries) {
+    const ids = segments(entry.path);
+    let length = 0;
+    while (length < shared.length && length < ids.length && shared[length] === ids[length]) length++;
+    shared = shared.slice(0, length);
+  }
+  if (shared.length === 0) return undefined;
+  return { objectId: shared[0]!, instanceId: shared[1], resourceId: shared[2], resourceInstanceId: shared[3] };
+}
+
+/**
+ * `base` undefined means the root (composite operations): names carry whole
+ * paths. Names are built from path ids, never by cutting strings, and every
+ * entry must lie at or below `base`.
+ */
 function toRecords(base: LwM2mPath | undefined, entries: readonly ResourceEntry[]): SenmlRecord[] {
   const baseName = base ? formatPath(base) : "";
+  const depth = base ? segments(base).length : 0;
   return entries.map((entry, index) => {
-    const full = formatPath(entry.path);
+    if (base && !pathContains(base, entry.path)) throw new RangeError(`${formatPath(entry.path)} lies outside ${baseName}`);
     const record: SenmlRecord = {};
     if (index === 0 && baseName) record.bn = baseName;
-    const rest = full.slice(baseName.length);
-    if (rest) record.n = rest;
+    const rest = segments(entry.path).slice(depth);
+    if (rest.length) record.n = `/${rest.join("/")}`;
     const value = entry.value;
     if (value instanceof Uint8Array) record.vd = value;
     else if (typeof value === "string") record.vs = value;

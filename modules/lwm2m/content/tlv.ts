@@ -1,5 +1,5 @@
 import { utf8Decode, utf8Encode } from "../../coap/message.js";
-import type { LwM2mPath } from "../path.js";
+import { formatPath, type LwM2mPath } from "../path.js";
 import type { ResourceDefinition, ResourceType, ResourceValue } from "../model/types.js";
 import { ContentError, type ResourceEntry } from "../model/values.js";
 
@@ -193,6 +193,14 @@ export function decodeTlv(base: LwM2mPath, bytes: Uint8Array, lookup: (objectId:
     } else throw new ContentError("unexpected TLV kind at resource level");
   };
   const top = parseTlvs(bytes);
+  if (base.resourceInstanceId !== undefined) {
+    // A resource-instance path names the instance: the TLV must be that one resource instance.
+    const item = top[0];
+    if (top.length !== 1 || item!.kind !== TlvKind.ResourceInstance || item!.id !== base.resourceInstanceId) throw new ContentError(`TLV written to ${formatPath(base)} must be resource instance ${base.resourceInstanceId}`);
+    const definition = definitionOf(base.resourceId!);
+    entries.push({ path: base, value: decodeTlvValue(definition, item!.value), type: definition.type });
+    return entries;
+  }
   if (base.resourceId !== undefined) {
     const instanceId = base.instanceId!;
     for (const item of top) {

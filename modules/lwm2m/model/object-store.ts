@@ -8,9 +8,15 @@ export interface ResourceHooks {
   /** Supplies the current value at read time (sensors, clocks). */
   read?(): ResourceContent | undefined;
   /**
+   * Checks a written value, without side effects; return a code (e.g. 4.00)
+   * to refuse. Every value of a request is validated before any write hook
+   * runs, so a refusal here leaves the whole request undone.
+   */
+  validate?(value: ResourceContent): number | void;
+  /**
    * Accepts a written value before it is stored; return a code (e.g. 4.00) to
    * refuse. For a multiple resource it gets the resource instances this
-   * request wrote.
+   * request wrote. It runs once every value of the request has validated.
    */
   write?(value: ResourceContent): number | void;
   /** Runs an Execute with its argument text; return a code to refuse. */
@@ -20,6 +26,20 @@ export interface ResourceHooks {
 }
 
 export type ChangeListener = (path: LwM2mPath) => void;
+
+/**
+ * Runs the hooks of a request's writes in two passes, validate for all, then
+ * write: the first refusal (a CoAP code) stops it. Nothing is stored here.
+ */
+export function runWriteHooks(writes: readonly { readonly instance: ObjectInstance; readonly resourceId: number; readonly content: ResourceContent }[]): number | undefined {
+  for (const pass of ["validate", "write"] as const) {
+    for (const { instance, resourceId, content } of writes) {
+      const refused = instance.hooksOf(resourceId)?.[pass]?.(content);
+      if (typeof refused === "number") return refused;
+    }
+  }
+  return undefined;
+}
 
 /** One object instance: resource values and hooks. */
 export class ObjectInstance {

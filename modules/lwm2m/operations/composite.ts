@@ -1,7 +1,7 @@
 import { ContentFormat, ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import { decodeSenmlCbor, decodeSenmlJson, decodeSenmlPaths, encodeSenmlCbor, encodeSenmlJson } from "../content/senml.js";
-import type { ObjectInstance, ResourceContent } from "../model/object-store.js";
+import { runWriteHooks, type ObjectInstance, type ResourceContent } from "../model/object-store.js";
 import { canWrite, type ResourceValue } from "../model/types.js";
 import { checkValue, ContentError, type ResourceEntry } from "../model/values.js";
 import { ObjectId } from "../objects/object-ids.js";
@@ -73,6 +73,8 @@ export function writeComposite(context: DmContext, format: number | undefined, p
       const definition = object?.resource(entry.path.resourceId!);
       if (!object || !instance || !definition) return NOT_FOUND;
       if (!canWrite(definition)) return METHOD_NOT_ALLOWED;
+      // A resource instance of a single resource, or a multiple resource written as one value, is not in the data model.
+      if ((entry.path.resourceInstanceId !== undefined) !== definition.multiple) return status(ResponseCode.BadRequest, `${formatPath(entry.path)}: resource ${definition.id} is ${definition.multiple ? "multiple" : "single"}`);
       const value = checkValue(definition, entry.value);
       if (entry.path.resourceInstanceId !== undefined) {
         const current = instance.get(definition.id);
@@ -87,10 +89,8 @@ export function writeComposite(context: DmContext, format: number | undefined, p
     if (error instanceof ContentError) return status(ResponseCode.BadRequest, error.message);
     throw error;
   }
-  for (const write of writes) {
-    const refused = write.instance.hooksOf(write.resourceId)?.write?.(write.content);
-    if (typeof refused === "number") return { code: refused };
-  }
+  const refused = runWriteHooks(writes);
+  if (refused !== undefined) return { code: refused };
   for (const write of writes) write.instance.set(write.resourceId, write.content);
   return { code: ResponseCode.Changed };
 }

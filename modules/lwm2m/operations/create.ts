@@ -1,6 +1,7 @@
 import { ContentFormat, ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import { canonicalFormat } from "../content/formats.js";
+import { decodeSenmlPaths } from "../content/senml.js";
 import { tlvInstanceIds } from "../content/tlv.js";
 import { ContentError } from "../model/values.js";
 import { ObjectId } from "../objects/object-ids.js";
@@ -16,10 +17,13 @@ export function create(context: DmContext, path: LwM2mPath, format: number | und
   if (!object.definition.multiple && object.instanceIds().length > 0) return status(ResponseCode.BadRequest, "single-instance object already has its instance");
   let instanceId = object.freeId();
   let target: LwM2mPath = { objectId: object.id, instanceId };
-  if (format !== undefined && canonicalFormat(format) === ContentFormat.LwM2mTlv) {
+  const canonical = format === undefined ? undefined : canonicalFormat(format);
+  const senml = canonical === ContentFormat.SenmlJson ? "json" : canonical === ContentFormat.SenmlCbor ? "cbor" : undefined;
+  if (canonical === ContentFormat.LwM2mTlv || (senml && payload.length > 0)) {
+    // The instance id the payload names is the one created: the TLV object instance, or the instance in every SenML name.
     let ids: number[];
     try {
-      ids = tlvInstanceIds(payload);
+      ids = senml ? distinct(decodeSenmlPaths(senml, payload).map((named) => named.instanceId)) : tlvInstanceIds(payload);
     } catch (error) {
       if (error instanceof ContentError) return status(ResponseCode.BadRequest, error.message);
       throw error;
@@ -44,4 +48,14 @@ export function create(context: DmContext, path: LwM2mPath, format: number | und
     return { code: refused };
   }
   return { code: ResponseCode.Created, locationPath: [String(object.id), String(instanceId)] };
+}
+
+/** The distinct instance ids SenML names carry; a name without one is bad content. */
+function distinct(ids: readonly (number | undefined)[]): number[] {
+  const out: number[] = [];
+  for (const id of ids) {
+    if (id === undefined) throw new ContentError("every SenML name in a Create must name the instance");
+    if (out.indexOf(id) < 0) out.push(id);
+  }
+  return out;
 }

@@ -12,11 +12,17 @@ export function writeAttributes(context: DmContext, path: LwM2mPath, queries: re
   if (path.objectId === ObjectId.Security) return UNAUTHORIZED;
   const object = context.store.get(path.objectId);
   if (!object) return NOT_FOUND;
-  if (path.instanceId !== undefined && !object.instance(path.instanceId)) return NOT_FOUND;
+  const instance = path.instanceId === undefined ? undefined : object.instance(path.instanceId);
+  if (path.instanceId !== undefined && !instance) return NOT_FOUND;
   let numeric: boolean | undefined;
   if (path.resourceId !== undefined) {
+    // Attributes attach only to what exists: a served resource, a present resource instance.
     const definition = object.resource(path.resourceId);
-    if (!definition) return NOT_FOUND;
+    if (!definition || !instance!.has(path.resourceId)) return NOT_FOUND;
+    if (path.resourceInstanceId !== undefined) {
+      const content = instance!.get(path.resourceId);
+      if (!(content instanceof Map) || !content.has(path.resourceInstanceId)) return NOT_FOUND;
+    }
     numeric = NUMERIC_TYPES.indexOf(definition.type) >= 0;
   }
   try {

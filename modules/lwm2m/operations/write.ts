@@ -1,10 +1,10 @@
 import { ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
-import type { ObjectInstance, ResourceContent } from "../model/object-store.js";
+import { runWriteHooks, type ObjectInstance, type ResourceContent } from "../model/object-store.js";
 import { canWrite, type ResourceValue } from "../model/types.js";
 import { checkValue, ContentError } from "../model/values.js";
 import { ObjectId } from "../objects/object-ids.js";
-import type { LwM2mPath } from "../path.js";
+import { formatPath, pathContains, type LwM2mPath } from "../path.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, status, UNAUTHORIZED, type DmContext } from "./context.js";
 import { decodePayload } from "./decode-payload.js";
 
@@ -35,6 +35,8 @@ export function write(context: DmContext, path: LwM2mPath, format: number | unde
       const definition = object.resource(entry.path.resourceId!)!;
       if (!canWrite(definition) && !context.bootstrap) return METHOD_NOT_ALLOWED;
       if (entry.path.instanceId !== path.instanceId) return status(ResponseCode.BadRequest, "payload names another instance");
+      // Whatever the format, the path written to wins: a value for another resource or resource instance is bad content.
+      if (!pathContains(path, entry.path)) return status(ResponseCode.BadRequest, `payload names ${formatPath(entry.path)}, outside ${formatPath(path)}`);
       const value = checkValue(definition, entry.value);
       if (entry.path.resourceInstanceId !== undefined) {
         if (!definition.multiple) return status(ResponseCode.BadRequest, `resource ${definition.id} is single`);
@@ -51,11 +53,9 @@ export function write(context: DmContext, path: LwM2mPath, format: number | unde
     if (error instanceof ContentError) return status(ResponseCode.BadRequest, error.message);
     throw error;
   }
-  for (const [resourceId, content] of grouped) {
-    // The hook sees what this request wrote (a command arriving on /19/1/0/n, say), not the merged result.
-    const refused = instance.hooksOf(resourceId)?.write?.(content);
-    if (typeof refused === "number") return { code: refused };
-  }
+  // The hooks see what this request wrote (a command arriving on /19/1/0/n, say), not the merged result.
+  const refused = runWriteHooks(Array.from(grouped, ([resourceId, content]) => ({ instance, resourceId, content })));
+  if (refused !== undefined) return { code: refused };
   for (const [resourceId, content] of grouped) instance.set(resourceId, merged(instance, resourceId, content, path, mode));
   return { code: ResponseCode.Changed };
 }
