@@ -22,6 +22,7 @@ import {
 import type { MessageLayer } from "./message-layer.js";
 import { Observers, type HeldObserver, type Observer, type ObserverCancelReason } from "./observers.js";
 import type { CoapParameters } from "./params.js";
+import type { CurrentRepresentation } from "./preconditions.js";
 import { applyResponse, type OutgoingResponse } from "./response.js";
 
 export interface IncomingRequest {
@@ -49,9 +50,14 @@ export interface ServerExchange {
    * other than 2.xx cancels them with the observer.
    */
   acceptObserve(onCancel?: (reason: ObserverCancelReason) => void): Observer | undefined;
+  checkPreconditions(current: CurrentRepresentation): boolean;
 }
 
 export type RequestHandler = (exchange: ServerExchange) => void;
+
+export interface HandlerOptions {
+  readonly evaluatesPreconditions?: boolean;
+}
 
 /**
  * The server side of an endpoint: option checks, Block1 reassembly and Block2
@@ -79,7 +85,7 @@ export class ServerExchanges {
     this.blocks = new BlockTransfers(parameters, time);
   }
 
-  setHandler(handler: RequestHandler): void {
+  setHandler(handler: RequestHandler, _options?: HandlerOptions): void {
     this.handler = handler;
   }
 
@@ -214,6 +220,7 @@ export class ServerExchanges {
         observer = this.observers.register(peer, request, onCancel);
         return observer;
       },
+      checkPreconditions: () => true,
     };
     try {
       this.handler!(exchange);

@@ -2,6 +2,7 @@ import type { Suite } from "./harness.js";
 import agent from "./agent.suite.js";
 import agentReportPath from "./agent-report-path.suite.js";
 import coapCodec from "./coap-codec.suite.js";
+import coapDefects from "./coap-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
@@ -13,4 +14,4 @@ import platform from "./platform.suite.js";
 import settings from "./settings.suite.js";
 
 /** Every suite that runs both under jest and inside XS. */
-export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults, coapCodec, coapEndpoint, lwm2mClient, lwm2mBootstrap, agent, agentReportPath]);
+export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults, coapCodec, coapEndpoint, coapDefects, lwm2mClient, lwm2mBootstrap, agent, agentReportPath]);
