@@ -292,6 +292,12 @@ export class MessageLayer {
       this.stats.rejected++;
       return;
     }
+    if (message.code !== EMPTY && !sameToken(pending.bytes, message.token)) {
+      // RFC 7252 §5.3.2: a response must carry the request's token; this one answers something else. Ignore it; the CON keeps waiting.
+      this.stats.rejected++;
+      this.log?.debug(`ACK ${message.messageId} from ${peerKey(peer)} carries another token: ignored`);
+      return;
+    }
     this.abandonConfirmable(pending);
     pending.onAck(message);
   }
@@ -331,4 +337,12 @@ export class MessageLayer {
     if (kind === 0) this.receiver.onRequest(message, peer, dedupKey);
     else this.receiver.onResponse(message, peer, dedupKey);
   }
+}
+
+/** Is `token` the token of the encoded message `bytes` (header byte 0 holds its length, the token follows the 4-byte header)? */
+function sameToken(bytes: Uint8Array, token: Uint8Array): boolean {
+  const length = bytes[0]! & 0x0f;
+  if (length !== token.length) return false;
+  for (let i = 0; i < length; i++) if (bytes[4 + i] !== token[i]) return false;
+  return true;
 }
