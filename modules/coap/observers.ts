@@ -1,5 +1,5 @@
 import type { Time } from "../../hal/time.js";
-import { MessageType, OBSERVE_SEQUENCE_MODULO, OptionNumber } from "./constants.js";
+import { codeClass, MessageType, OBSERVE_SEQUENCE_MODULO, OptionNumber } from "./constants.js";
 import { bytesEqual, createMessage, getUriPath, getUriQuery, getUintOption, peerKey, setUintOption, type CoapMessage, type Peer } from "./message.js";
 import type { CoapParameters } from "./params.js";
 import { applyResponse, type OutgoingResponse } from "./response.js";
@@ -33,6 +33,11 @@ export interface Observer {
    * later ones, and any sent before the registering response has left, wait
    * in a queue of MAX_QUEUED_NOTIFICATIONS. Returns false when the queue is
    * full or the observer has ended.
+   *
+   * A non-2.xx response is the final notification (RFC 7641 §4.2): it goes
+   * out without an Observe option, after those queued before it, and ends
+   * the observer at once (onCancel "cancelled"); a cancel() that follows
+   * does not stop it from leaving.
    */
   notify(response: OutgoingResponse, options?: NotifyOptions): boolean;
   cancel(reason?: ObserverCancelReason): void;
@@ -74,6 +79,8 @@ class ObserverEntry implements HeldObserver {
   private readonly queue: Pending[] = [];
   private inFlight: Pending | undefined;
   private held = true;
+  /** Inactive, but a final (non-2.xx) notification is still queued or in flight. */
+  private ending = false;
   lastConAt: number;
 
   constructor(registry: Observers, id: number, peer: Peer, request: CoapMessage, now: number, onCancel?: (reason: ObserverCancelReason) => void) {
@@ -100,19 +107,34 @@ class ObserverEntry implements HeldObserver {
   notify(response: OutgoingResponse, options: NotifyOptions = {}): boolean {
     if (!this.active) return false;
     const pending = { response, options };
+    const final = codeClass(response.code) !== 2;
     if (this.held || this.inFlight) {
       if (this.queue.length >= MAX_QUEUED_NOTIFICATIONS) return false;
       this.queue.push(pending);
+      if (final) this.endAfterQueue();
       return true;
     }
+    if (final) this.endAfterQueue();
     this.transmit(pending);
     return true;
+  }
+
+  /** The observation ends now; what is queued (ending with the final notification) still goes out. */
+  private endAfterQueue(): void {
+    this.active = false;
+    this.ending = true;
+    this.registry.remove(this);
+    this.onCancel?.("cancelled");
+  }
+
+  private get draining(): boolean {
+    return this.active || this.ending;
   }
 
   release(): void {
     if (!this.held) return;
     // Still held while draining, so a notify() from an onDone callback queues behind the rest.
-    while (this.active && !this.inFlight && this.queue.length > 0) this.transmit(this.queue.shift()!);
+    while (this.draining && !this.inFlight && this.queue.length > 0) this.transmit(this.queue.shift()!);
     this.held = false;
   }
 
@@ -121,7 +143,9 @@ class ObserverEntry implements HeldObserver {
     const confirmable = pending.options.confirmable === true || now - this.lastConAt >= this.registry.parameters.observeConIntervalMs;
     const message = createMessage(MessageType.NonConfirmable, pending.response.code, this.registry.transport.nextMessageId(), this.token);
     applyResponse(message, pending.response);
-    setUintOption(message, OptionNumber.Observe, this.nextSequence());
+    if (codeClass(pending.response.code) === 2) setUintOption(message, OptionNumber.Observe, this.nextSequence());
+    else this.ending = false; // RFC 7641 §4.2: the final notification carries no Observe option
+
     if (!confirmable) {
       const sent = this.registry.transport.send(this, message, false, () => undefined, () => undefined);
       pending.options.onDone?.(sent ? "sent" : "failed");
@@ -137,13 +161,13 @@ class ObserverEntry implements HeldObserver {
         this.inFlight = undefined;
         pending.options.onDone?.("acknowledged");
         const next = this.queue.shift();
-        if (next && this.active) this.transmit(next);
+        if (next && this.draining) this.transmit(next);
       },
       (reason) => {
         this.inFlight = undefined;
         pending.options.onDone?.(reason === "reset" ? "reset" : "timeout");
         // RFC 7641 §4.5: a RST or an unacknowledged CON notification ends the observation.
-        this.cancel(reason);
+        this.stop(reason);
       },
     );
     if (!sent) {
@@ -151,16 +175,23 @@ class ObserverEntry implements HeldObserver {
       this.inFlight = undefined;
       pending.options.onDone?.("failed");
       const next = this.queue.shift();
-      if (next && this.active) this.transmit(next);
+      if (next && this.draining) this.transmit(next);
     }
   }
 
   cancel(reason: ObserverCancelReason = "cancelled"): void {
-    if (!this.active) return;
+    // After a final notification the observer has ended; its queue still drains, unless it was never released.
+    if (this.active || (this.ending && this.held)) this.stop(reason);
+  }
+
+  /** Ends the observer now; queued notifications end "cancelled". */
+  private stop(reason: ObserverCancelReason): void {
+    const wasActive = this.active;
     this.active = false;
+    this.ending = false;
     this.registry.remove(this);
     for (const pending of this.queue.splice(0)) pending.options.onDone?.("cancelled");
-    this.onCancel?.(reason);
+    if (wasActive) this.onCancel?.(reason);
   }
 }
 
