@@ -56,6 +56,7 @@ export class CoapEndpoint {
       {
         onRequest: (message, peer, dedupKey) => this.server.receiveRequest(message, peer, dedupKey),
         onResponse: (message, peer, dedupKey) => this.client.receiveResponse(message, peer, dedupKey),
+        onReset: (messageId, peer) => this.server.observers.receiveReset(peer, messageId),
       },
     );
     this.client = new ClientExchanges(this.parameters, time, random, log, this.messages);

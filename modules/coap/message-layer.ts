@@ -47,6 +47,8 @@ export interface PendingCon extends ConfirmableHandlers {
 export interface MessageReceiver {
   onRequest(message: CoapMessage, peer: Peer, dedupKey: string): void;
   onResponse(message: CoapMessage, peer: Peer, dedupKey: string): void;
+  /** An RST that matched no outstanding CON (it may answer a NON notification). */
+  onReset(messageId: number, peer: Peer): void;
 }
 
 export interface MessageLayerOptions {
@@ -280,7 +282,11 @@ export class MessageLayer {
   private receiveAckOrReset(message: CoapMessage, peer: Peer): void {
     const key = `${peerKey(peer)}/${message.messageId}`;
     const pending = this.pendingCons.get(key);
-    if (!pending) return; // late or unknown: ignore (RFC 7252 §4.2)
+    if (!pending) {
+      // Late or unknown: ignored (RFC 7252 §4.2), but an RST may answer a NON message the receiver remembers.
+      if (message.type === MessageType.Reset) this.receiver.onReset(message.messageId, peer);
+      return;
+    }
     if (message.type === MessageType.Reset) {
       this.abandonConfirmable(pending);
       pending.onReset();

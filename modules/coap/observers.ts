@@ -45,6 +45,9 @@ export interface Observer {
 
 export const MAX_QUEUED_NOTIFICATIONS = 8;
 
+/** Message IDs of the latest NON notifications kept per observer, so an RST answering one of them ends it (RFC 7641 §3.6). */
+export const RECENT_NON_NOTIFICATIONS = 4;
+
 /**
  * An observer as the server holds it between acceptObserve() and the
  * registering response: its notifications wait, so none reaches the client
@@ -81,6 +84,7 @@ class ObserverEntry implements HeldObserver {
   private held = true;
   /** Inactive, but a final (non-2.xx) notification is still queued or in flight. */
   private ending = false;
+  private readonly recentNonIds: number[] = [];
   lastConAt: number;
 
   constructor(registry: Observers, id: number, peer: Peer, request: CoapMessage, now: number, onCancel?: (reason: ObserverCancelReason) => void) {
@@ -148,6 +152,10 @@ class ObserverEntry implements HeldObserver {
 
     if (!confirmable) {
       const sent = this.registry.transport.send(this, message, false, () => undefined, () => undefined);
+      if (sent) {
+        this.recentNonIds.push(message.messageId);
+        if (this.recentNonIds.length > RECENT_NON_NOTIFICATIONS) this.recentNonIds.shift();
+      }
       pending.options.onDone?.(sent ? "sent" : "failed");
       return;
     }
@@ -177,6 +185,14 @@ class ObserverEntry implements HeldObserver {
       const next = this.queue.shift();
       if (next && this.draining) this.transmit(next);
     }
+  }
+
+  /** An RST with this message ID: true (and the observer ends) when it answers one of the recent NON notifications. */
+  resetBy(messageId: number): boolean {
+    if (this.recentNonIds.indexOf(messageId) < 0) return false;
+    this.recentNonIds.length = 0;
+    this.stop("reset");
+    return true;
   }
 
   cancel(reason: ObserverCancelReason = "cancelled"): void {
@@ -252,6 +268,12 @@ export class Observers {
     for (const entry of Array.from(this.entries.values())) {
       if (entry.resourceKey === key || (peerKey(entry.peer) === peerKey(peer) && bytesEqual(entry.token, request.token))) entry.cancel("deregistered");
     }
+  }
+
+  /** An RST from `peer` that matched no CON: it may answer a NON notification, which ends that observer. */
+  receiveReset(peer: Peer, messageId: number): void {
+    const key = peerKey(peer);
+    for (const entry of Array.from(this.entries.values())) if (peerKey(entry.peer) === key && entry.resetBy(messageId)) return;
   }
 
   remove(entry: ObserverEntry): void {
