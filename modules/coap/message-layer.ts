@@ -8,6 +8,7 @@ import { DedupCache } from "./dedup.js";
 import { CoapError } from "./errors.js";
 import { createMessage, describe, findBadCriticalOption, peerKey, setUintOption, type CoapMessage, type Peer } from "./message.js";
 import { exchangeLifetimeMs, maxTransmitWaitMs, nonLifetimeMs, type CoapParameters } from "./params.js";
+import { RepeatedWarning } from "./repeated-warning.js";
 import type { CoapTransport } from "./transport.js";
 
 export interface EndpointStats {
@@ -77,6 +78,8 @@ export class MessageLayer {
   private readonly memory: MemoryBudget | undefined;
   private readonly receiver: MessageReceiver;
   private readonly dedup: DedupCache;
+  /** One line per flood of oversize datagrams, not one per datagram. */
+  private readonly oversizeWarning: RepeatedWarning;
   private readonly pendingCons = new Map<string, PendingCon>();
   private nextMessageId: number;
   private isClosed = false;
@@ -92,6 +95,7 @@ export class MessageLayer {
     this.receiver = receiver;
     this.dedup = new DedupCache(options.time, this.parameters.maxDedupEntries, maxTransmitWaitMs(this.parameters));
     this.nextMessageId = randomUint16(options.random);
+    this.oversizeWarning = new RepeatedWarning(options.time, (line) => this.log?.warn(line));
     this.transport.listen(
       (data, peer) => this.receive(data, peer),
       (error) => this.log?.warn(`transport error: ${error.message}`),
@@ -207,6 +211,7 @@ export class MessageLayer {
     if (this.isClosed) return;
     for (const pending of Array.from(this.pendingCons.values())) this.abandonConfirmable(pending);
     this.dedup.clear();
+    this.oversizeWarning.close();
     this.isClosed = true;
     this.transport.close();
   }
@@ -268,6 +273,7 @@ export class MessageLayer {
 
   private rejectOversize(message: CoapMessage, peer: Peer, length: number): void {
     this.stats.rejected++;
+    this.oversizeWarning.report(`rejected a ${length}-byte message from ${peerKey(peer)} (limit ${this.parameters.maxMessageSize})`);
     if (message.type !== MessageType.Confirmable) return;
     if (codeClass(message.code) === 0 && message.code !== EMPTY) {
       const response = createMessage(MessageType.Acknowledgement, ResponseCode.RequestEntityTooLarge, message.messageId, message.token.slice());
@@ -276,7 +282,6 @@ export class MessageLayer {
     } else {
       this.sendEmpty(MessageType.Reset, message.messageId, peer);
     }
-    this.log?.warn(`rejected a ${length}-byte message from ${peerKey(peer)} (limit ${this.parameters.maxMessageSize})`);
   }
 
   private receiveAckOrReset(message: CoapMessage, peer: Peer): void {
