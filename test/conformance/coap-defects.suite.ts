@@ -241,6 +241,18 @@ export default suite("CoAP defects (issue 9)", (test) => {
       assert.equal(raw.received.length, settledAt, "no retransmission after the ACK");
       assert.equal(outcomes, ["acknowledged"], "no timeout afterwards");
       assert.equal(server.listObservers().length, 1);
+
+      // A request: the piggybacked response to the first copy arrives after the retransmission, twice.
+      const pending = outcome(server, { peer: peerOf(raw.socket), method: Method.GET, path: "/r" });
+      const before = raw.received.length;
+      await raw.waitFor(before + 2);
+      const request = raw.received[before]!.message!;
+      assert.equal(raw.received[before + 1]!.message!.messageId, request.messageId);
+      const response = encodeMessage(createMessage(MessageType.Acknowledgement, ResponseCode.Content, request.messageId, request.token.slice()));
+      raw.send(response, peerOf(server));
+      raw.send(response, peerOf(server));
+      assert.equal((await pending).response?.code, ResponseCode.Content);
+      assert.equal(server.load.pendingCons, 0);
     } finally {
       raw.close();
       server.close();
