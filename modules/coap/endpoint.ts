@@ -7,14 +7,14 @@ import type { CoapMessage } from "./message.js";
 import { MessageLayer, type EndpointStats } from "./message-layer.js";
 import type { Observer } from "./observers.js";
 import { resolveParameters, type CoapParameters } from "./params.js";
-import { ServerExchanges, type RequestHandler } from "./server-exchanges.js";
+import { ServerExchanges, type HandlerOptions, type RequestHandler } from "./server-exchanges.js";
 import type { CoapTransport } from "./transport.js";
 
 export type { ObserveHandle, RequestHandle, RequestOptions, ResponseCallback } from "./client-exchanges.js";
 export { describe } from "./message.js";
 export type { EndpointStats } from "./message-layer.js";
 export type { OutgoingResponse } from "./response.js";
-export type { IncomingRequest, RequestHandler, ServerExchange } from "./server-exchanges.js";
+export type { HandlerOptions, IncomingRequest, RequestHandler, ServerExchange } from "./server-exchanges.js";
 
 export interface CoapEndpointOptions {
   readonly transport: CoapTransport;
@@ -56,6 +56,7 @@ export class CoapEndpoint {
       {
         onRequest: (message, peer, dedupKey) => this.server.receiveRequest(message, peer, dedupKey),
         onResponse: (message, peer, dedupKey) => this.client.receiveResponse(message, peer, dedupKey),
+        onReset: (messageId, peer) => this.server.observers.receiveReset(peer, messageId),
       },
     );
     this.client = new ClientExchanges(this.parameters, time, random, log, this.messages);
@@ -72,8 +73,8 @@ export class CoapEndpoint {
   }
 
   /** Installs the request handler (the server side). */
-  setHandler(handler: RequestHandler): void {
-    this.server.setHandler(handler);
+  setHandler(handler: RequestHandler, options?: HandlerOptions): void {
+    this.server.setHandler(handler, options);
   }
 
   /** Numbers of the live client exchanges, observers, deduplication entries and block transfers (tests and benchmarks check them). */

@@ -8,6 +8,7 @@ import { DedupCache } from "./dedup.js";
 import { CoapError } from "./errors.js";
 import { createMessage, describe, findBadCriticalOption, peerKey, setUintOption, type CoapMessage, type Peer } from "./message.js";
 import { exchangeLifetimeMs, maxTransmitWaitMs, nonLifetimeMs, type CoapParameters } from "./params.js";
+import { RepeatedWarning } from "./repeated-warning.js";
 import type { CoapTransport } from "./transport.js";
 
 export interface EndpointStats {
@@ -47,6 +48,8 @@ export interface PendingCon extends ConfirmableHandlers {
 export interface MessageReceiver {
   onRequest(message: CoapMessage, peer: Peer, dedupKey: string): void;
   onResponse(message: CoapMessage, peer: Peer, dedupKey: string): void;
+  /** An RST that matched no outstanding CON (it may answer a NON notification). */
+  onReset(messageId: number, peer: Peer): void;
 }
 
 export interface MessageLayerOptions {
@@ -75,6 +78,8 @@ export class MessageLayer {
   private readonly memory: MemoryBudget | undefined;
   private readonly receiver: MessageReceiver;
   private readonly dedup: DedupCache;
+  /** One line per flood of oversize datagrams, not one per datagram. */
+  private readonly oversizeWarning: RepeatedWarning;
   private readonly pendingCons = new Map<string, PendingCon>();
   private nextMessageId: number;
   private isClosed = false;
@@ -90,6 +95,7 @@ export class MessageLayer {
     this.receiver = receiver;
     this.dedup = new DedupCache(options.time, this.parameters.maxDedupEntries, maxTransmitWaitMs(this.parameters));
     this.nextMessageId = randomUint16(options.random);
+    this.oversizeWarning = new RepeatedWarning(options.time, (line) => this.log?.warn(line));
     this.transport.listen(
       (data, peer) => this.receive(data, peer),
       (error) => this.log?.warn(`transport error: ${error.message}`),
@@ -205,6 +211,7 @@ export class MessageLayer {
     if (this.isClosed) return;
     for (const pending of Array.from(this.pendingCons.values())) this.abandonConfirmable(pending);
     this.dedup.clear();
+    this.oversizeWarning.close();
     this.isClosed = true;
     this.transport.close();
   }
@@ -266,6 +273,7 @@ export class MessageLayer {
 
   private rejectOversize(message: CoapMessage, peer: Peer, length: number): void {
     this.stats.rejected++;
+    this.oversizeWarning.report(`rejected a ${length}-byte message from ${peerKey(peer)} (limit ${this.parameters.maxMessageSize})`);
     if (message.type !== MessageType.Confirmable) return;
     if (codeClass(message.code) === 0 && message.code !== EMPTY) {
       const response = createMessage(MessageType.Acknowledgement, ResponseCode.RequestEntityTooLarge, message.messageId, message.token.slice());
@@ -274,13 +282,16 @@ export class MessageLayer {
     } else {
       this.sendEmpty(MessageType.Reset, message.messageId, peer);
     }
-    this.log?.warn(`rejected a ${length}-byte message from ${peerKey(peer)} (limit ${this.parameters.maxMessageSize})`);
   }
 
   private receiveAckOrReset(message: CoapMessage, peer: Peer): void {
     const key = `${peerKey(peer)}/${message.messageId}`;
     const pending = this.pendingCons.get(key);
-    if (!pending) return; // late or unknown: ignore (RFC 7252 §4.2)
+    if (!pending) {
+      // Late or unknown: ignored (RFC 7252 §4.2), but an RST may answer a NON message the receiver remembers.
+      if (message.type === MessageType.Reset) this.receiver.onReset(message.messageId, peer);
+      return;
+    }
     if (message.type === MessageType.Reset) {
       this.abandonConfirmable(pending);
       pending.onReset();
@@ -290,6 +301,12 @@ export class MessageLayer {
     if (message.code !== EMPTY && findBadCriticalOption(message) !== undefined) {
       // A piggybacked response we cannot understand: reject it; the exchange keeps waiting and times out.
       this.stats.rejected++;
+      return;
+    }
+    if (message.code !== EMPTY && !sameToken(pending.bytes, message.token)) {
+      // RFC 7252 §5.3.2: a response must carry the request's token; this one answers something else. Ignore it; the CON keeps waiting.
+      this.stats.rejected++;
+      this.log?.debug(`ACK ${message.messageId} from ${peerKey(peer)} carries another token: ignored`);
       return;
     }
     this.abandonConfirmable(pending);
@@ -331,4 +348,12 @@ export class MessageLayer {
     if (kind === 0) this.receiver.onRequest(message, peer, dedupKey);
     else this.receiver.onResponse(message, peer, dedupKey);
   }
+}
+
+/** Is `token` the token of the encoded message `bytes` (header byte 0 holds its length, the token follows the 4-byte header)? */
+function sameToken(bytes: Uint8Array, token: Uint8Array): boolean {
+  const length = bytes[0]! & 0x0f;
+  if (length !== token.length) return false;
+  for (let i = 0; i < length; i++) if (bytes[4 + i] !== token[i]) return false;
+  return true;
 }

@@ -1,5 +1,5 @@
 import type { Time } from "../../hal/time.js";
-import { MessageType, OBSERVE_SEQUENCE_MODULO, OptionNumber } from "./constants.js";
+import { codeClass, MessageType, OBSERVE_SEQUENCE_MODULO, OptionNumber } from "./constants.js";
 import { bytesEqual, createMessage, getUriPath, getUriQuery, getUintOption, peerKey, setUintOption, type CoapMessage, type Peer } from "./message.js";
 import type { CoapParameters } from "./params.js";
 import { applyResponse, type OutgoingResponse } from "./response.js";
@@ -33,12 +33,20 @@ export interface Observer {
    * later ones, and any sent before the registering response has left, wait
    * in a queue of MAX_QUEUED_NOTIFICATIONS. Returns false when the queue is
    * full or the observer has ended.
+   *
+   * A non-2.xx response is the final notification (RFC 7641 §4.2): it goes
+   * out without an Observe option, after those queued before it, and ends
+   * the observer at once (onCancel "cancelled"); a cancel() that follows
+   * does not stop it from leaving.
    */
   notify(response: OutgoingResponse, options?: NotifyOptions): boolean;
   cancel(reason?: ObserverCancelReason): void;
 }
 
 export const MAX_QUEUED_NOTIFICATIONS = 8;
+
+/** Message IDs of the latest NON notifications kept per observer, so an RST answering one of them ends it (RFC 7641 §3.6). */
+export const RECENT_NON_NOTIFICATIONS = 4;
 
 /**
  * An observer as the server holds it between acceptObserve() and the
@@ -74,6 +82,9 @@ class ObserverEntry implements HeldObserver {
   private readonly queue: Pending[] = [];
   private inFlight: Pending | undefined;
   private held = true;
+  /** Inactive, but a final (non-2.xx) notification is still queued or in flight. */
+  private ending = false;
+  private readonly recentNonIds: number[] = [];
   lastConAt: number;
 
   constructor(registry: Observers, id: number, peer: Peer, request: CoapMessage, now: number, onCancel?: (reason: ObserverCancelReason) => void) {
@@ -100,19 +111,34 @@ class ObserverEntry implements HeldObserver {
   notify(response: OutgoingResponse, options: NotifyOptions = {}): boolean {
     if (!this.active) return false;
     const pending = { response, options };
+    const final = codeClass(response.code) !== 2;
     if (this.held || this.inFlight) {
       if (this.queue.length >= MAX_QUEUED_NOTIFICATIONS) return false;
       this.queue.push(pending);
+      if (final) this.endAfterQueue();
       return true;
     }
+    if (final) this.endAfterQueue();
     this.transmit(pending);
     return true;
+  }
+
+  /** The observation ends now; what is queued (ending with the final notification) still goes out. */
+  private endAfterQueue(): void {
+    this.active = false;
+    this.ending = true;
+    this.registry.remove(this);
+    this.onCancel?.("cancelled");
+  }
+
+  private get draining(): boolean {
+    return this.active || this.ending;
   }
 
   release(): void {
     if (!this.held) return;
     // Still held while draining, so a notify() from an onDone callback queues behind the rest.
-    while (this.active && !this.inFlight && this.queue.length > 0) this.transmit(this.queue.shift()!);
+    while (this.draining && !this.inFlight && this.queue.length > 0) this.transmit(this.queue.shift()!);
     this.held = false;
   }
 
@@ -121,9 +147,15 @@ class ObserverEntry implements HeldObserver {
     const confirmable = pending.options.confirmable === true || now - this.lastConAt >= this.registry.parameters.observeConIntervalMs;
     const message = createMessage(MessageType.NonConfirmable, pending.response.code, this.registry.transport.nextMessageId(), this.token);
     applyResponse(message, pending.response);
-    setUintOption(message, OptionNumber.Observe, this.nextSequence());
+    if (codeClass(pending.response.code) === 2) setUintOption(message, OptionNumber.Observe, this.nextSequence());
+    else this.ending = false; // RFC 7641 §4.2: the final notification carries no Observe option
+
     if (!confirmable) {
       const sent = this.registry.transport.send(this, message, false, () => undefined, () => undefined);
+      if (sent) {
+        this.recentNonIds.push(message.messageId);
+        if (this.recentNonIds.length > RECENT_NON_NOTIFICATIONS) this.recentNonIds.shift();
+      }
       pending.options.onDone?.(sent ? "sent" : "failed");
       return;
     }
@@ -137,13 +169,13 @@ class ObserverEntry implements HeldObserver {
         this.inFlight = undefined;
         pending.options.onDone?.("acknowledged");
         const next = this.queue.shift();
-        if (next && this.active) this.transmit(next);
+        if (next && this.draining) this.transmit(next);
       },
       (reason) => {
         this.inFlight = undefined;
         pending.options.onDone?.(reason === "reset" ? "reset" : "timeout");
         // RFC 7641 §4.5: a RST or an unacknowledged CON notification ends the observation.
-        this.cancel(reason);
+        this.stop(reason);
       },
     );
     if (!sent) {
@@ -151,16 +183,31 @@ class ObserverEntry implements HeldObserver {
       this.inFlight = undefined;
       pending.options.onDone?.("failed");
       const next = this.queue.shift();
-      if (next && this.active) this.transmit(next);
+      if (next && this.draining) this.transmit(next);
     }
   }
 
+  /** An RST with this message ID: true (and the observer ends) when it answers one of the recent NON notifications. */
+  resetBy(messageId: number): boolean {
+    if (this.recentNonIds.indexOf(messageId) < 0) return false;
+    this.recentNonIds.length = 0;
+    this.stop("reset");
+    return true;
+  }
+
   cancel(reason: ObserverCancelReason = "cancelled"): void {
-    if (!this.active) return;
+    // After a final notification the observer has ended; its queue still drains, unless it was never released.
+    if (this.active || (this.ending && this.held)) this.stop(reason);
+  }
+
+  /** Ends the observer now; queued notifications end "cancelled". */
+  private stop(reason: ObserverCancelReason): void {
+    const wasActive = this.active;
     this.active = false;
+    this.ending = false;
     this.registry.remove(this);
     for (const pending of this.queue.splice(0)) pending.options.onDone?.("cancelled");
-    this.onCancel?.(reason);
+    if (wasActive) this.onCancel?.(reason);
   }
 }
 
@@ -221,6 +268,12 @@ export class Observers {
     for (const entry of Array.from(this.entries.values())) {
       if (entry.resourceKey === key || (peerKey(entry.peer) === peerKey(peer) && bytesEqual(entry.token, request.token))) entry.cancel("deregistered");
     }
+  }
+
+  /** An RST from `peer` that matched no CON: it may answer a NON notification, which ends that observer. */
+  receiveReset(peer: Peer, messageId: number): void {
+    const key = peerKey(peer);
+    for (const entry of Array.from(this.entries.values())) if (peerKey(entry.peer) === key && entry.resetBy(messageId)) return;
   }
 
   remove(entry: ObserverEntry): void {

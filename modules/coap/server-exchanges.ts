@@ -22,6 +22,7 @@ import {
 import type { MessageLayer } from "./message-layer.js";
 import { Observers, type HeldObserver, type Observer, type ObserverCancelReason } from "./observers.js";
 import type { CoapParameters } from "./params.js";
+import { isConditional, preconditionsHold, requestConditions, type CurrentRepresentation, type RequestConditions } from "./preconditions.js";
 import { applyResponse, type OutgoingResponse } from "./response.js";
 
 export interface IncomingRequest {
@@ -35,6 +36,8 @@ export interface IncomingRequest {
   readonly accept: number | undefined;
   /** 0 = register, 1 = deregister, undefined = no Observe option. */
   readonly observe: number | undefined;
+  /** If-Match and If-None-Match (see preconditions.ts). */
+  readonly conditions: RequestConditions;
 }
 
 export interface ServerExchange {
@@ -49,9 +52,21 @@ export interface ServerExchange {
    * other than 2.xx cancels them with the observer.
    */
   acceptObserve(onCancel?: (reason: ObserverCancelReason) => void): Observer | undefined;
+  /**
+   * Evaluates If-Match and If-None-Match against the target as the handler
+   * knows it: true when the method may run; false when it must not, and
+   * 4.12 Precondition Failed has been sent. Only handlers installed with
+   * evaluatesPreconditions see conditional requests.
+   */
+  checkPreconditions(current: CurrentRepresentation): boolean;
 }
 
 export type RequestHandler = (exchange: ServerExchange) => void;
+
+export interface HandlerOptions {
+  /** The handler calls checkPreconditions(); without it conditional requests get 4.12 from the server layer. */
+  readonly evaluatesPreconditions?: boolean;
+}
 
 /**
  * The server side of an endpoint: option checks, Block1 reassembly and Block2
@@ -66,6 +81,7 @@ export class ServerExchanges {
   private readonly log: Logger | undefined;
   private readonly messages: MessageLayer;
   private handler: RequestHandler | undefined;
+  private evaluatesPreconditions = false;
 
   constructor(parameters: CoapParameters, time: Time, log: Logger | undefined, messages: MessageLayer) {
     this.parameters = parameters;
@@ -79,8 +95,9 @@ export class ServerExchanges {
     this.blocks = new BlockTransfers(parameters, time);
   }
 
-  setHandler(handler: RequestHandler): void {
+  setHandler(handler: RequestHandler, options?: HandlerOptions): void {
     this.handler = handler;
+    this.evaluatesPreconditions = options?.evaluatesPreconditions === true;
   }
 
   /** A new CON or NON request from the message layer. */
@@ -181,6 +198,7 @@ export class ServerExchanges {
       contentFormat: getUintOption(request, OptionNumber.ContentFormat),
       accept: getUintOption(request, OptionNumber.Accept),
       observe: observeValue,
+      conditions: requestConditions(request),
     };
     const observable = request.code === Method.GET || request.code === Method.FETCH;
     if (observable && observeValue === 1) this.observers.deregister(peer, request);
@@ -214,7 +232,18 @@ export class ServerExchanges {
         observer = this.observers.register(peer, request, onCancel);
         return observer;
       },
+      checkPreconditions: (current) => {
+        if (preconditionsHold(incoming.conditions, current)) return true;
+        exchange.respond({ code: ResponseCode.PreconditionFailed });
+        return false;
+      },
     };
+    if (!this.evaluatesPreconditions && isConditional(incoming.conditions)) {
+      // The handler cannot say whether the conditions hold: refuse rather than run the method unconditionally.
+      this.log?.debug(`conditional ${describe(request)} refused: the handler does not evaluate If-Match/If-None-Match`);
+      exchange.respond({ code: ResponseCode.PreconditionFailed });
+      return;
+    }
     try {
       this.handler!(exchange);
     } catch (error) {

@@ -3,6 +3,7 @@ import agent from "./agent.suite.js";
 import agentReportPath from "./agent-report-path.suite.js";
 import agentLifecycle from "./agent-lifecycle.suite.js";
 import coapCodec from "./coap-codec.suite.js";
+import coapDefects from "./coap-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
@@ -24,6 +25,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   faults,
   coapCodec,
   coapEndpoint,
+  coapDefects,
   lwm2mClient,
   lwm2mDmDefects,
   lwm2mBootstrap,
