@@ -11,6 +11,7 @@ import memory from "./memory.suite.js";
 import mutex from "./mutex.suite.js";
 import platform from "./platform.suite.js";
 import settings from "./settings.suite.js";
+import timers from "./timers.suite.js";
 
 /** Every suite that runs both under jest and inside XS. */
-export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, faults, coapCodec, coapEndpoint, lwm2mClient, lwm2mBootstrap, agent, agentReportPath]);
+export const SUITES: readonly Suite[] = Object.freeze([memory, mutex, firmwareStorage, settings, platform, timers, faults, coapCodec, coapEndpoint, lwm2mClient, lwm2mBootstrap, agent, agentReportPath]);
