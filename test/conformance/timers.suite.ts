@@ -1,5 +1,5 @@
 import { LongTimers, MAX_TIMER_DELAY_MS, type TimerPrimitive } from "../../hal/common/long-timer.js";
-import { DEFAULT_COAP_PARAMETERS, maxTransmitWaitMs } from "../../modules/coap/params.js";
+import { DEFAULT_COAP_PARAMETERS, maxTransmitWaitMs, resolveParameters } from "../../modules/coap/params.js";
 import { updateDelayMs } from "../../modules/lwm2m/registration.js";
 import { assert, suite } from "./harness.js";
 
@@ -97,9 +97,20 @@ export default suite("timers", (test) => {
     }
   });
 
+  test("the Update margin follows the endpoint's own CoAP transmission parameters", () => {
+    for (const overrides of [{ ackTimeoutMs: 500 }, { ackTimeoutMs: 4000, maxRetransmit: 5 }]) {
+      const waitMs = maxTransmitWaitMs(resolveParameters(overrides));
+      for (const lifetime of [Math.ceil(2 * waitMs / 1000), 300, 86400].filter((seconds) => seconds * 1000 >= 2 * waitMs)) {
+        const delay = updateDelayMs(lifetime, waitMs);
+        assert.ok(delay + waitMs <= lifetime * 1000, `${JSON.stringify(overrides)}, lifetime ${lifetime} s: Update at ${delay} ms + ${waitMs} ms`);
+      }
+      assert.equal(updateDelayMs(86400, waitMs), 86400 * 900, "10 % of a day dominates");
+    }
+  });
+
   test("a lifetime too short for the Update's retransmissions: the Update goes out at half the lifetime", () => {
     const waitMs = maxTransmitWaitMs(DEFAULT_COAP_PARAMETERS);
-    for (const lifetime of [1, 10, 60, 120, 2 * waitMs / 1000 - 1]) {
+    for (const lifetime of [2, 10, 60, 120, 2 * waitMs / 1000 - 1]) {
       assert.equal(updateDelayMs(lifetime), lifetime * 500, `lifetime ${lifetime} s`);
     }
   });
