@@ -5,6 +5,7 @@ import { codeClass, codeString, ContentFormat, Method, ResponseCode } from "../c
 import type { CoapEndpoint } from "../coap/endpoint.js";
 import type { CoapError } from "../coap/errors.js";
 import { getLocationPath, utf8Encode, type Peer } from "../coap/message.js";
+import { DEFAULT_COAP_PARAMETERS, maxTransmitWaitMs } from "../coap/params.js";
 import { retryDelayMs } from "./backoff.js";
 import { formatLinks, type Link } from "./content/link-format.js";
 
@@ -42,13 +43,24 @@ export interface RegistrationParameters {
 
 
 /**
- * When an Update goes out: `lifetime − margin`, the margin being 10 % of the
- * lifetime but at least 10 s (and at most half the lifetime), so the server
- * never sees the registration expire while messages are retransmitted.
+ * When an Update goes out: `lifetime − margin`, the margin being the largest
+ * of 10 % of the lifetime, 10 s and MAX_TRANSMIT_WAIT (RFC 7252 §4.8.2: first
+ * transmission to giving up, 93 s with the default CoAP parameters), but at
+ * most half the lifetime, and never sooner than 1 s.
+ *
+ * So when the lifetime is at least 2 × MAX_TRANSMIT_WAIT (186 s by default),
+ * every retransmission of the Update, and the wait for its last ACK, fall
+ * inside the lifetime: the server does not see the registration expire
+ * while the Update is retransmitted. A shorter lifetime cannot hold that
+ * span without Updating more than twice per lifetime: the Update then goes
+ * out at half the lifetime, and its late retransmissions (after
+ * lifetime / 2 of losses) can reach the server after the registration
+ * expired there.
  */
-export function updateDelayMs(lifetimeSeconds: number): number {
-  const margin = Math.min(lifetimeSeconds / 2, Math.max(10, lifetimeSeconds * 0.1));
-  return Math.max(1, lifetimeSeconds - margin) * 1000;
+export function updateDelayMs(lifetimeSeconds: number, transmitWaitMs: number = maxTransmitWaitMs(DEFAULT_COAP_PARAMETERS)): number {
+  const lifetimeMs = lifetimeSeconds * 1000;
+  const marginMs = Math.min(lifetimeMs / 2, Math.max(10000, lifetimeMs * 0.1, transmitWaitMs));
+  return Math.max(1000, lifetimeMs - marginMs);
 }
 
 export type RegistrationState = "idle" | "registering" | "registered" | "updating" | "waiting" | "deregistering" | "halted";
@@ -219,7 +231,7 @@ export class Registration {
 
   private scheduleUpdate(): void {
     this.clearTimer();
-    this.timer = this.options.time.setTimer(updateDelayMs(this.parameters.lifetime), () => {
+    this.timer = this.options.time.setTimer(updateDelayMs(this.parameters.lifetime, maxTransmitWaitMs(this.options.endpoint.parameters)), () => {
       this.timer = undefined;
       if (this.state === "registered") this.sendUpdate();
     });

@@ -14,6 +14,7 @@ import memory from "./memory.suite.js";
 import mutex from "./mutex.suite.js";
 import platform from "./platform.suite.js";
 import settings from "./settings.suite.js";
+import timers from "./timers.suite.js";
 
 /** Every suite that runs both under jest and inside XS. */
 export const SUITES: readonly Suite[] = Object.freeze([
@@ -22,6 +23,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   firmwareStorage,
   settings,
   platform,
+  timers,
   faults,
   coapCodec,
   coapEndpoint,

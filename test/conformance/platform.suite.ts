@@ -13,6 +13,17 @@ export default suite("platform port", (test) => {
     assert.equal(fired, [10, 30]);
   });
 
+  test("a timer longer than 2^31-1 ms does not fire early and can be cleared", async ({ platform }) => {
+    let fired = 0;
+    const handle = platform.time.setTimer(2 ** 31 + 1000, () => fired++);
+    await sleep(platform, 200);
+    assert.equal(fired, 0, "a 2^31 + 1000 ms timer fired within 200 ms");
+    platform.time.clearTimer(handle);
+    platform.time.clearTimer(handle);
+    await sleep(platform, 20);
+    assert.equal(fired, 0);
+  });
+
   test("monotonic time advances and the wall clock can be set", async ({ platform }) => {
     const before = platform.time.monotonicMs();
     await sleep(platform, 20);

@@ -1,4 +1,5 @@
 import { FlashFirmwareStorage } from "../../common/flash-firmware-storage.js";
+import { LongTimers } from "../../common/long-timer.js";
 import { HalError, type HalErrorCode } from "../../errors.js";
 import { isLogLevel, Logger, type LogLevel } from "../../log.js";
 import { DEFAULT_MEMORY_POOLS, MemoryBudget } from "../../memory.js";
@@ -52,9 +53,11 @@ class BridgedTime implements Time {
   private readonly bridge: HostBridge;
   private readonly timers = new Map<number, () => void>();
   private nextId = 1;
+  private readonly longTimers: LongTimers;
 
   constructor(bridge: HostBridge) {
     this.bridge = bridge;
+    this.longTimers = new LongTimers({ arm: (delayMs, callback) => this.arm(delayMs, callback), disarm: (handle) => this.disarm(handle) });
     bridge.on("timer", (header) => {
       const id = header["id"] as number;
       const callback = this.timers.get(id);
@@ -77,13 +80,21 @@ class BridgedTime implements Time {
   }
 
   setTimer(delayMs: number, callback: () => void): TimerHandle {
-    const id = this.nextId++;
-    this.timers.set(id, callback);
-    this.bridge.call("timer-set", { id, delayMs: Math.max(0, delayMs) });
-    return id;
+    return this.longTimers.set(delayMs, callback);
   }
 
   clearTimer(handle: TimerHandle | undefined): void {
+    this.longTimers.clear(handle);
+  }
+
+  private arm(delayMs: number, callback: () => void): number {
+    const id = this.nextId++;
+    this.timers.set(id, callback);
+    this.bridge.call("timer-set", { id, delayMs });
+    return id;
+  }
+
+  private disarm(handle: unknown): void {
     if (typeof handle !== "number" || !this.timers.delete(handle)) return;
     this.bridge.call("timer-clear", { id: handle });
   }
