@@ -18,6 +18,7 @@ const ENDPOINT = "strict-demo";
 
 let stateDir: string;
 let server: LwM2mDevServer;
+let serverPlatform: ReturnType<typeof createNodePlatform> | undefined;
 let host: FirmwareHost;
 const lines: string[] = [];
 const notifications: { path: string; format: number | undefined; text: string | undefined }[] = [];
@@ -46,7 +47,8 @@ function reportsWith(status: string): string[] {
 
 beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "demo-strict-"));
-  server = new LwM2mDevServer({ platform: createNodePlatform({ stateDir: path.join(stateDir, "server"), logLevel: "warn" }), port: 0, autoObserve: ["/19/0/0"] });
+  serverPlatform = createNodePlatform({ stateDir: path.join(stateDir, "server"), logLevel: "warn" });
+  server = new LwM2mDevServer({ platform: serverPlatform, port: 0, autoObserve: ["/19/0/0"] });
   server.on("event", (event: ServerEvent) => {
     if (event.type === "notification" && event.endpoint === ENDPOINT) notifications.push({ path: event.path, format: event.result.format, text: event.result.text });
   });
@@ -62,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.stop(5000);
   server?.close();
+  serverPlatform?.close();
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 

@@ -8,6 +8,7 @@ import { PowerLossBlockDevice } from "../../hal/host/faults/power-loss-block-dev
 import { FileBlockDevice } from "../../hal/host/node/file-block-device.js";
 import { FileSettingsStore } from "../../hal/host/node/file-settings.js";
 import { BUILD_ROOT, FirmwareHost } from "../../hal/host/node/firmware-host.js";
+import { createNodePlatform } from "../../hal/host/node/node-platform.js";
 
 function temporaryDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "host-test-"));
@@ -102,6 +103,25 @@ describe("XS failures are reported, never silent", () => {
     await host.stop(100);
     expect(fatal?.message).toMatch(/uncaught exception in XS/);
     fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+});
+
+describe("the Node platform", () => {
+  test("closing it cancels the timers still pending, so none keeps Node running", () => {
+    const dir = temporaryDir();
+    const platform = createNodePlatform({ stateDir: dir, logLevel: "error" });
+    const timeouts = () => process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length;
+    const before = timeouts();
+    let fired = 0;
+    platform.time.setTimer(10 * 60 * 1000, () => fired++);
+    platform.time.clearTimer(platform.time.setTimer(1000, () => fired++));
+    expect(platform.time.pendingTimers).toBe(1);
+    expect(timeouts()).toBe(before + 1);
+    platform.close();
+    expect(platform.time.pendingTimers).toBe(0);
+    expect(timeouts()).toBe(before);
+    expect(fired).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -4,12 +4,44 @@ import { Logger, type LogLevel, type LogSink } from "../../log.js";
 import { DEFAULT_MEMORY_POOLS, MemoryBudget } from "../../memory.js";
 import { AsyncMutex } from "../../mutex.js";
 import type { Platform } from "../../platform.js";
+import type { TimerHandle } from "../../time.js";
 import { randomFillSync } from "node:crypto";
 import { DEFAULT_FIRMWARE_AREA } from "./firmware-host.js";
 import { FileBlockDevice } from "./file-block-device.js";
 import { FileSettingsStore } from "./file-settings.js";
 import { NodeNet } from "./node-net.js";
 import { NodeTime } from "./node-time.js";
+
+/**
+ * NodeTime that remembers its pending timers, so that closing the platform
+ * cancels them: a timer left behind (an exchange-lifetime timer of about four
+ * minutes, say) must not keep Node, or jest, running after everything else
+ * has closed.
+ */
+class ClosableTime extends NodeTime {
+  private readonly pending = new Set<TimerHandle>();
+
+  /** Timers set and neither fired nor cleared yet. */
+  get pendingTimers(): number {
+    return this.pending.size;
+  }
+  override setTimer(delayMs: number, callback: () => void): TimerHandle {
+    const handle = super.setTimer(delayMs, () => {
+      this.pending.delete(handle);
+      callback();
+    });
+    this.pending.add(handle);
+    return handle;
+  }
+  override clearTimer(handle: TimerHandle | undefined): void {
+    if (handle !== undefined) this.pending.delete(handle);
+    super.clearTimer(handle);
+  }
+  clearAll(): void {
+    for (const handle of this.pending) super.clearTimer(handle);
+    this.pending.clear();
+  }
+}
 
 export interface NodePlatformOptions {
   readonly stateDir: string;
@@ -22,8 +54,8 @@ export interface NodePlatformOptions {
  * sockets, timers and files. Tests use it to run device code under jest; the
  * firmware itself runs in XS through FirmwareHost.
  */
-export function createNodePlatform(options: NodePlatformOptions): Platform & { close(): void } {
-  const time = new NodeTime();
+export function createNodePlatform(options: NodePlatformOptions): Platform & { readonly time: { readonly pendingTimers: number }; close(): void } {
+  const time = new ClosableTime();
   const file = new FileBlockDevice(path.join(options.stateDir, "firmware.bin"), DEFAULT_FIRMWARE_AREA.bytes, DEFAULT_FIRMWARE_AREA.sectorSize);
   const sink = options.sink ?? { writeLine: (line: string) => process.stdout.write(`${line}\n`) };
   const stopHandlers: ((done: () => void) => void)[] = [];
@@ -41,6 +73,10 @@ export function createNodePlatform(options: NodePlatformOptions): Platform & { c
     restart: () => {
       throw new Error("restart is not available on the Node host platform");
     },
-    close: () => file.close(),
+    /** Closes the firmware file and cancels every pending timer. */
+    close: () => {
+      time.clearAll();
+      file.close();
+    },
   };
 }
