@@ -148,7 +148,11 @@ export class ClientExchanges {
     const confirmable = message.type === MessageType.Confirmable;
     const exchange = this.exchangesByToken.get(`${peerKey(peer)}#${toHex(message.token)}`);
     if (!exchange || exchange.rejectNext || findBadCriticalOption(message) !== undefined) {
-      if (exchange?.rejectNext) this.exchangesByToken.delete(exchange.tokenKey);
+      if (exchange?.rejectNext) {
+        this.time.clearTimer(exchange.responseTimer);
+        exchange.responseTimer = undefined;
+        this.exchangesByToken.delete(exchange.tokenKey);
+      }
       // Unknown token (e.g. an observation we no longer want): RST makes the server forget it.
       this.messages.setReply(dedupKey, this.messages.sendEmpty(MessageType.Reset, message.messageId, peer));
       return;
