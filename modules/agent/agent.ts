@@ -99,6 +99,9 @@ export class AgentTiny {
     const store = createStandardStore();
     this.errors = installDeviceHooks(store, info, hooks);
     const binaryData = store.get(ObjectId.BinaryAppDataContainer)!;
+    // The instances the agent reports and takes commands on are its own: a DM server may not delete them.
+    binaryData.hooks = { deleting: (instance) => (instance.id === UPLINK_INSTANCE || instance.id === DOWNLINK_INSTANCE ? ResponseCode.MethodNotAllowed : undefined) };
+    store.get(ObjectId.FirmwareUpdate)!.hooks = { deleting: () => ResponseCode.MethodNotAllowed };
     for (const instanceId of [UPLINK_INSTANCE, DOWNLINK_INSTANCE]) {
       const instance = binaryData.instance(instanceId) ?? binaryData.createInstance(instanceId);
       if (instanceId === UPLINK_INSTANCE) instance.set(AppDataResource.Data, appData(new Uint8Array(0)), false);

@@ -88,4 +88,17 @@ export default suite("Agent lifecycle", (test) => {
       server.close();
     }
   });
+
+  test("a DM server cannot delete the agent's own instances (/19/0, /19/1, /5/0): 4.05", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { agent, events } = bindAgent(platform, server);
+    try {
+      await waitFor(platform, () => events.indexOf(AgentEvent.RegOk) >= 0, 2000, "REG_OK");
+      for (const path of ["/19/0", "/19/1", "/5/0"]) assert.equal((await server.request({ method: Method.DELETE, path })).code, ResponseCode.MethodNotAllowed, path);
+      assert.equal((await server.request({ method: Method.GET, path: "/19/0/0" })).code, ResponseCode.Content, "the uplink instance is still there");
+    } finally {
+      await new Promise<void>((resolve) => agent.deinit(resolve));
+      server.close();
+    }
+  });
 });
