@@ -2,31 +2,16 @@ import type { Platform } from "../hal/platform.js";
 import { ContentFormat, Method, ResponseCode } from "../modules/coap/constants.js";
 import { CoapEndpoint } from "../modules/coap/endpoint.js";
 import type { Peer } from "../modules/coap/message.js";
-import { UdpTransport, type CoapTransport } from "../modules/coap/transport.js";
+import { TransportWrapper, UdpTransport, type CoapTransport } from "../modules/coap/transport.js";
 import { createStandardStore, LwM2mClient } from "../modules/lwm2m/client.js";
 
 /** Records every datagram a transport sends. */
-export class TapTransport implements CoapTransport {
+export class TapTransport extends TransportWrapper {
   readonly sent: Uint8Array[] = [];
-  private readonly inner: CoapTransport;
-  constructor(inner: CoapTransport) {
-    this.inner = inner;
-  }
-  get maxDatagramSize(): number {
-    return this.inner.maxDatagramSize;
-  }
-  get localPort(): number {
-    return this.inner.localPort;
-  }
-  send(data: Uint8Array, peer: Peer): void {
+
+  override send(data: Uint8Array, peer: Peer): void {
     this.sent.push(data.slice());
-    this.inner.send(data, peer);
-  }
-  listen(onDatagram: (data: Uint8Array, peer: Peer) => void, onError?: Parameters<CoapTransport["listen"]>[1]): void {
-    this.inner.listen(onDatagram, onError);
-  }
-  close(): void {
-    this.inner.close();
+    super.send(data, peer);
   }
 }
 
