@@ -9,6 +9,7 @@ import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lwm2mClient from "./lwm2m-client.suite.js";
 import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
+import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
 import memory from "./memory.suite.js";
 import mutex from "./mutex.suite.js";
@@ -30,6 +31,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   coapDefects,
   lwm2mClient,
   lwm2mDmDefects,
+  lwm2mObserveDefects,
   lwm2mBootstrap,
   agent,
   agentReportPath,
