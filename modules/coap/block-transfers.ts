@@ -2,8 +2,8 @@ import { crc32 } from "../../hal/common/crc32.js";
 import type { Time } from "../../hal/time.js";
 import { blockSize, encodeBlock, type BlockOption } from "./block.js";
 import { encodedSize } from "./codec.js";
-import { OptionNumber, ResponseCode } from "./constants.js";
-import { addOption, encodeUint, getOption, getUintOption, getUriPath, getUriQuery, peerKey, removeOption, setUintOption, type CoapMessage, type Peer } from "./message.js";
+import { Method, OptionNumber, ResponseCode } from "./constants.js";
+import { addOption, bytesEqual, encodeUint, getOption, getUintOption, getUriPath, getUriQuery, peerKey, removeOption, setUintOption, type CoapMessage, type Peer } from "./message.js";
 import { exchangeLifetimeMs, type CoapParameters } from "./params.js";
 import type { OutgoingResponse } from "./response.js";
 
@@ -22,6 +22,8 @@ interface Reassembly {
 
 interface Representation {
   readonly response: OutgoingResponse;
+  /** The FETCH payload it answers: part of the cache key (RFC 8132 §2.3.2). */
+  readonly requestPayload: Uint8Array;
   expiresAt: number;
 }
 
@@ -94,14 +96,14 @@ export class BlockTransfers {
   }
 
   cachedRepresentation(peer: Peer, request: CoapMessage): OutgoingResponse | undefined {
-    const key = requestKey(peer, request);
+    const key = representationKey(peer, request);
     const entry = this.representations.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.time.monotonicMs()) {
       this.representations.delete(key);
       return undefined;
     }
-    return entry.response;
+    return bytesEqual(entry.requestPayload, fetchPayload(request)) ? entry.response : undefined;
   }
 
   /**
@@ -140,7 +142,7 @@ export class BlockTransfers {
   private remember(peer: Peer, request: CoapMessage, message: CoapMessage, full: Uint8Array): void {
     const now = this.time.monotonicMs();
     this.expire(this.representations, now);
-    const key = requestKey(peer, request);
+    const key = representationKey(peer, request);
     if (!this.representations.has(key) && this.representations.size >= this.parameters.maxBlockTransfers) {
       // Dropping a cached representation is harmless: the handler is asked again.
       const oldest = this.representations.keys().next().value;
@@ -149,6 +151,7 @@ export class BlockTransfers {
     const options = message.options.filter((option) => option.number !== OptionNumber.Block2 && option.number !== OptionNumber.Size2 && option.number !== OptionNumber.Observe && option.number !== OptionNumber.ContentFormat);
     this.representations.set(key, {
       response: { code: message.code, payload: full.slice(), options, contentFormat: getUintOption(message, OptionNumber.ContentFormat) },
+      requestPayload: fetchPayload(request).slice(),
       expiresAt: now + exchangeLifetimeMs(this.parameters),
     });
   }
@@ -162,6 +165,18 @@ export class BlockTransfers {
     this.representations.clear();
   }
 }
+
+/** Identifies a cached representation: the request key, and for FETCH a digest of the payload (compared in full on lookup). */
+function representationKey(peer: Peer, request: CoapMessage): string {
+  const payload = fetchPayload(request);
+  return payload.length ? `${requestKey(peer, request)} ${payload.length}:${crc32(payload)}` : requestKey(peer, request);
+}
+
+function fetchPayload(request: CoapMessage): Uint8Array {
+  return request.code === Method.FETCH ? request.payload : EMPTY;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /** Identifies "the same request" across blocks: peer, method, URI and Accept. */
 function requestKey(peer: Peer, request: CoapMessage): string {

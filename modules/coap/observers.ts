@@ -1,5 +1,5 @@
 import type { Time } from "../../hal/time.js";
-import { codeClass, MessageType, OBSERVE_SEQUENCE_MODULO, OptionNumber } from "./constants.js";
+import { codeClass, MessageType, Method, OBSERVE_SEQUENCE_MODULO, OptionNumber } from "./constants.js";
 import { bytesEqual, createMessage, getUriPath, getUriQuery, getUintOption, peerKey, setUintOption, type CoapMessage, type Peer } from "./message.js";
 import type { CoapParameters } from "./params.js";
 import { applyResponse, type OutgoingResponse } from "./response.js";
@@ -76,6 +76,8 @@ class ObserverEntry implements HeldObserver {
   readonly query: readonly string[];
   readonly accept: number | undefined;
   readonly resourceKey: string;
+  /** A FETCH's payload is part of what it observes (RFC 8132 §2.4). */
+  readonly requestPayload: Uint8Array;
   active = true;
   private readonly registry: Observers;
   private readonly onCancel: ((reason: ObserverCancelReason) => void) | undefined;
@@ -96,6 +98,7 @@ class ObserverEntry implements HeldObserver {
     this.query = getUriQuery(request);
     this.accept = getUintOption(request, OptionNumber.Accept);
     this.resourceKey = resourceKey(peer, request);
+    this.requestPayload = request.code === Method.FETCH ? request.payload.slice() : new Uint8Array(0);
     this.onCancel = onCancel;
     this.lastConAt = now;
   }
@@ -211,8 +214,21 @@ class ObserverEntry implements HeldObserver {
   }
 }
 
+/** Peer, method and URI; a FETCH entry also compares its payload (sameTarget). */
 function resourceKey(peer: Peer, request: CoapMessage): string {
-  return `${peerKey(peer)} /${getUriPath(request).join("/")}?${getUriQuery(request).join("&")}`;
+  return `${peerKey(peer)} ${request.code} /${getUriPath(request).join("/")}?${getUriQuery(request).join("&")}`;
+}
+
+/**
+ * Whether `request` from `peer` names the entry's observation (RFC 7641 §4.1):
+ * the same client and target resource, which for FETCH includes the payload
+ * (RFC 8132 §2.4), or the same token.
+ */
+function sameTarget(entry: ObserverEntry, peer: Peer, request: CoapMessage): boolean {
+  const samePeer = peerKey(entry.peer) === peerKey(peer);
+  if (samePeer && bytesEqual(entry.token, request.token)) return true;
+  if (entry.resourceKey !== resourceKey(peer, request)) return false;
+  return request.code !== Method.FETCH || bytesEqual(entry.requestPayload, request.payload);
 }
 
 /** The observer table of one endpoint, bounded by maxObservers. */
@@ -252,10 +268,7 @@ export class Observers {
 
   /** Adds an observer (held until release()), replacing the same client's entry for the same resource or token. */
   register(peer: Peer, request: CoapMessage, onCancel?: (reason: ObserverCancelReason) => void): HeldObserver | undefined {
-    const key = resourceKey(peer, request);
-    for (const entry of Array.from(this.entries.values())) {
-      if (entry.resourceKey === key || (peerKey(entry.peer) === peerKey(peer) && bytesEqual(entry.token, request.token))) entry.cancel("replaced");
-    }
+    for (const entry of Array.from(this.entries.values())) if (sameTarget(entry, peer, request)) entry.cancel("replaced");
     if (this.entries.size >= this.parameters.maxObservers) return undefined;
     const entry = new ObserverEntry(this, this.nextId++, peer, request, this.now(), onCancel);
     this.entries.set(entry.id, entry);
@@ -264,10 +277,7 @@ export class Observers {
 
   /** GET with Observe=1: forget the client's entry for that resource or token. */
   deregister(peer: Peer, request: CoapMessage): void {
-    const key = resourceKey(peer, request);
-    for (const entry of Array.from(this.entries.values())) {
-      if (entry.resourceKey === key || (peerKey(entry.peer) === peerKey(peer) && bytesEqual(entry.token, request.token))) entry.cancel("deregistered");
-    }
+    for (const entry of Array.from(this.entries.values())) if (sameTarget(entry, peer, request)) entry.cancel("deregistered");
   }
 
   /** An RST from `peer` that matched no CON: it may answer a NON notification, which ends that observer. */

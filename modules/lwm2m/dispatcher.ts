@@ -36,7 +36,9 @@ export function dispatch(exchange: ServerExchange, context: DmContext, observati
       return exchange.respond(read(context, path, request.accept));
     case Method.PUT:
       if (request.payload.length === 0 && request.contentFormat === undefined && request.query.length > 0) {
-        return exchange.respond(writeAttributes(context, path, request.query));
+        const written = writeAttributes(context, path, request.query);
+        if (written.code === ResponseCode.Changed) observations.attributesChanged(path);
+        return exchange.respond(written);
       }
       if (level === "object") return exchange.respond(METHOD_NOT_ALLOWED);
       return exchange.respond(write(context, path, request.contentFormat, request.payload, "replace"));

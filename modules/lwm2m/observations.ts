@@ -49,6 +49,8 @@ interface Observation {
   /** Payload of the last notification, to tell a changed sampled value at an epmax evaluation. */
   lastPayload: Uint8Array | undefined;
   lastEvaluatedAt: number;
+  /** A change arrived before epmin had passed: evaluationTimer evaluates it later. */
+  evaluationDeferred: boolean;
   evaluationTimer: TimerHandle | undefined;
   minTimer: TimerHandle | undefined;
   maxTimer: TimerHandle | undefined;
@@ -110,7 +112,7 @@ export class Observations {
       // Every notification keeps the format of the observe response, whatever the data looks like later.
       const pinned = single && exchange.request.accept === undefined && response.contentFormat !== undefined ? () => read(context, single, response.contentFormat) : render;
       const now = this.time.monotonicMs();
-      observation = { path, paths, render: pinned, observer, context, lastSentAt: now, lastNumber: single ? numberOf(context, single) : undefined, dirty: false, held: false, heldPushes: [], createdAt: now, lastPayload: response.payload, lastEvaluatedAt: now, evaluationTimer: undefined, minTimer: undefined, maxTimer: undefined };
+      observation = { path, paths, render: pinned, observer, context, lastSentAt: now, lastNumber: single ? numberOf(context, single) : undefined, dirty: false, held: false, heldPushes: [], createdAt: now, lastPayload: response.payload, lastEvaluatedAt: now, evaluationDeferred: false, evaluationTimer: undefined, minTimer: undefined, maxTimer: undefined };
       this.active.add(observation);
       this.armMax(observation);
       this.armEvaluation(observation);
@@ -170,9 +172,12 @@ export class Observations {
     // epmin: change conditions are evaluated no more often than this.
     const sinceEvaluation = this.time.monotonicMs() - observation.lastEvaluatedAt;
     if (attributes.epmin && sinceEvaluation < attributes.epmin * 1000) {
-      if (!observation.evaluationTimer) {
+      if (!observation.evaluationDeferred) {
+        observation.evaluationDeferred = true;
+        this.time.clearTimer(observation.evaluationTimer);
         observation.evaluationTimer = this.time.setTimer(attributes.epmin * 1000 - sinceEvaluation, () => {
           observation.evaluationTimer = undefined;
+          observation.evaluationDeferred = false;
           if (this.active.has(observation)) this.changed(observation);
         });
       }
@@ -182,16 +187,42 @@ export class Observations {
     this.armEvaluation(observation);
     if (!this.passesThresholds(observation, attributes)) return;
     observation.dirty = true;
+    this.armMin(observation, attributes);
+  }
+
+  /** Sends a pending change once pmin has passed since the last notification (at once if it has). */
+  private armMin(observation: Observation, attributes: NotificationAttributes): void {
+    this.time.clearTimer(observation.minTimer);
+    observation.minTimer = undefined;
     const waitMs = (attributes.pmin ?? 0) * 1000 - (this.time.monotonicMs() - observation.lastSentAt);
     if (waitMs <= 0) {
       this.send(observation);
       return;
     }
-    if (!observation.minTimer) {
-      observation.minTimer = this.time.setTimer(waitMs, () => {
-        observation.minTimer = undefined;
-        if (observation.dirty && this.active.has(observation)) this.send(observation);
-      });
+    observation.minTimer = this.time.setTimer(waitMs, () => {
+      observation.minTimer = undefined;
+      if (observation.dirty && this.active.has(observation)) this.send(observation);
+    });
+  }
+
+  /**
+   * Write-Attributes changed the attributes at `path`: every observation at,
+   * above or below it applies them at once (Core §5.1.1): pmax and pmin count
+   * from the last notification, epmin and epmax from the last evaluation.
+   */
+  attributesChanged(path: LwM2mPath): void {
+    for (const observation of Array.from(this.active)) {
+      if (!overlaps(observation, path)) continue;
+      const attributes = this.attributes(observation);
+      this.armMax(observation);
+      if (observation.dirty) this.armMin(observation, attributes);
+      if (!this.active.has(observation)) continue;
+      if (observation.evaluationDeferred) {
+        observation.evaluationDeferred = false;
+        this.time.clearTimer(observation.evaluationTimer);
+        observation.evaluationTimer = undefined;
+        this.changed(observation);
+      } else this.armEvaluation(observation);
     }
   }
 
@@ -212,10 +243,13 @@ export class Observations {
    * evaluated at least this often; a new value counts as a change.
    */
   private armEvaluation(observation: Observation): void {
+    if (observation.evaluationDeferred) return;
+    this.time.clearTimer(observation.evaluationTimer);
+    observation.evaluationTimer = undefined;
     const epmax = this.attributes(observation).epmax;
     if (!epmax || epmax <= 0) return;
-    this.time.clearTimer(observation.evaluationTimer);
-    observation.evaluationTimer = this.time.setTimer(epmax * 1000, () => {
+    const waitMs = Math.max(0, epmax * 1000 - (this.time.monotonicMs() - observation.lastEvaluatedAt));
+    observation.evaluationTimer = this.time.setTimer(waitMs, () => {
       observation.evaluationTimer = undefined;
       if (!this.active.has(observation)) return;
       const current = observation.render().payload ?? new Uint8Array(0);
@@ -233,7 +267,8 @@ export class Observations {
     observation.maxTimer = undefined;
     const pmax = this.attributes(observation).pmax;
     if (!pmax || pmax <= 0) return;
-    observation.maxTimer = this.time.setTimer(pmax * 1000, () => {
+    const waitMs = Math.max(0, pmax * 1000 - (this.time.monotonicMs() - observation.lastSentAt));
+    observation.maxTimer = this.time.setTimer(waitMs, () => {
       observation.maxTimer = undefined;
       if (this.active.has(observation)) this.send(observation);
     });
