@@ -10,6 +10,7 @@ import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lwm2mClient from "./lwm2m-client.suite.js";
 import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
+import lwm2mAccessControl from "./lwm2m-access-control.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
 import memory from "./memory.suite.js";
 import mutex from "./mutex.suite.js";
@@ -32,6 +33,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lwm2mClient,
   lwm2mDmDefects,
   lwm2mObserveDefects,
+  lwm2mAccessControl,
   lwm2mBootstrap,
   agent,
   agentReportPath,
