@@ -1,5 +1,5 @@
 import type { Time, TimerHandle } from "../../hal/time.js";
-import { codeClass } from "../coap/constants.js";
+import { codeClass, ResponseCode } from "../coap/constants.js";
 import type { ServerExchange } from "../coap/endpoint.js";
 import type { NotifyOutcome, Observer } from "../coap/observers.js";
 import type { OutgoingResponse } from "../coap/response.js";
@@ -295,6 +295,15 @@ export class Observations {
       return;
     }
     const response: OutgoingResponse = observation.render();
+    // Read right revoked under Access Control: no notification while it lasts (Core §7.3.2.5); the observation stays.
+    if (response.code === ResponseCode.Unauthorized) {
+      observation.dirty = false;
+      observation.lastSentAt = this.time.monotonicMs();
+      this.time.clearTimer(observation.minTimer);
+      observation.minTimer = undefined;
+      this.armMax(observation);
+      return;
+    }
     if (codeClass(response.code) !== 2) {
       // The observed thing is gone (instance deleted): tell the server and end the observation.
       observation.observer.notify(response, { confirmable: true });

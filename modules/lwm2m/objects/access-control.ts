@@ -24,3 +24,9 @@ export const AclRight = Object.freeze({ Read: 1, Write: 2, Execute: 4, Delete: 8
 
 /** The ACL resource instance (a Short Server ID) holding the rights of servers without an entry of their own. */
 export const DEFAULT_ACL_SERVER = 0;
+
+/** Object Instance ID of the ACL instance that grants Create on its object (MAX_ID; no real instance has it). */
+export const CREATE_ACL_INSTANCE_ID = 65535;
+
+/** Access Control Owner meaning "managed through the Bootstrap interface only" (MAX_ID). */
+export const BOOTSTRAP_ACL_OWNER = 65535;

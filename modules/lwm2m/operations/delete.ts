@@ -2,6 +2,7 @@ import { ResponseCode } from "../../coap/constants.js";
 import type { OutgoingResponse } from "../../coap/response.js";
 import { ObjectId } from "../objects/object-ids.js";
 import type { LwM2mPath } from "../path.js";
+import { dropAccessControlOf } from "./access.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, UNAUTHORIZED, type DmContext } from "./context.js";
 
 /**
@@ -20,6 +21,7 @@ export function deleteInstance(context: DmContext, path: LwM2mPath): OutgoingRes
   const refused = object.hooks.deleting?.(instance);
   if (typeof refused === "number") return { code: refused };
   object.deleteInstance(path.instanceId);
+  dropAccessControlOf(context.store, path.objectId, path.instanceId);
   context.attributes.clearBelow(path);
   return { code: ResponseCode.Deleted };
 }

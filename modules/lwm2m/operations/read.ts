@@ -6,6 +6,7 @@ import { canRead, type ResourceDefinition } from "../model/types.js";
 import type { ResourceEntry } from "../model/values.js";
 import { ObjectId } from "../objects/object-ids.js";
 import type { LwM2mPath } from "../path.js";
+import { mayRead } from "./access.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, UNAUTHORIZED, type DmContext } from "./context.js";
 
 export type Collected = { readonly entries: ResourceEntry[]; readonly single: ResourceDefinition | undefined } | { readonly error: OutgoingResponse };
@@ -35,12 +36,15 @@ export function collect(context: DmContext, path: LwM2mPath): Collected {
   const object = context.store.get(path.objectId);
   if (!object) return { error: NOT_FOUND };
   if (path.instanceId === undefined) {
+    // Under Access Control an object-level Read, Observe or notification carries only the instances the server may read (Core §7.3.2.4).
     const entries: ResourceEntry[] = [];
-    for (const id of object.instanceIds()) entries.push(...instanceEntries(object, object.instance(id)!));
+    for (const id of object.instanceIds()) if (mayRead(context, object.id, id)) entries.push(...instanceEntries(object, object.instance(id)!));
     return { entries, single: undefined };
   }
   const instance = object.instance(path.instanceId);
   if (!instance) return { error: NOT_FOUND };
+  // Checked here too so that no notification carries what the server may no longer read (Core §7.3.2.5).
+  if (!mayRead(context, object.id, instance.id)) return { error: UNAUTHORIZED };
   if (path.resourceId === undefined) return { entries: instanceEntries(object, instance), single: undefined };
   const definition = object.resource(path.resourceId);
   if (!definition) return { error: NOT_FOUND };
