@@ -189,3 +189,8 @@ export function upload(endpoint: CoapEndpoint, options: UploadOptions, done: (er
     },
   };
 }
+
+/** Temporary: a plain request (the block-wise fallback comes next). */
+export function requestWithBody(endpoint: CoapEndpoint, options: UploadOptions, done: (error: CoapError | undefined, response?: CoapMessage) => void): { cancel(): void } {
+  return endpoint.request(options, done);
+}
