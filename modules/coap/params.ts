@@ -21,7 +21,7 @@ export interface CoapParameters {
   readonly maxExchanges: number;
   /** Remembered incoming message IDs for deduplication. */
   readonly maxDedupEntries: number;
-  /** The share of those one peer (address and port) may hold, so one sender cannot fill the table. */
+  /** The share of those one peer (address and port) may hold, so one sender cannot fill the table (the default leaves 16 to the others). */
   readonly maxDedupEntriesPerPeer: number;
   /** Observers this endpoint serves (RFC 7641). */
   readonly maxObservers: number;
@@ -49,7 +49,7 @@ export const DEFAULT_COAP_PARAMETERS: CoapParameters = Object.freeze({
   maxQueuedPerPeer: 8,
   maxExchanges: 32,
   maxDedupEntries: 64,
-  maxDedupEntriesPerPeer: 32,
+  maxDedupEntriesPerPeer: 48,
   maxObservers: 16,
   maxReassemblyBytes: 16384,
   maxBlockTransfers: 4,
