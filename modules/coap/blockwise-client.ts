@@ -1,4 +1,6 @@
-import { blockSize, decodeBlock, encodeBlock, MAX_SZX } from "./block.js";
+import { blockSize, decodeBlock, encodeBlock, MAX_SZX, szxForSize } from "./block.js";
+import { buildRequest, TOKEN_BYTES } from "./client-exchanges.js";
+import { encodedSize } from "./codec.js";
 import { codeClass, codeString, Method, OptionNumber, ResponseCode } from "./constants.js";
 import type { CoapEndpoint, RequestHandle, RequestOptions } from "./endpoint.js";
 import { CoapError } from "./errors.js";
@@ -138,14 +140,56 @@ export interface UploadOptions extends Omit<RequestOptions, "payload"> {
   readonly szx?: number;
 }
 
+type UploadCallback = (error: CoapError | undefined, response?: CoapMessage) => void;
+
+/**
+ * Bytes of a block request other than the block itself: header, token,
+ * options (with the largest Block1 and the Size1 the upload adds) and the
+ * payload marker.
+ */
+function blockRequestOverhead(options: UploadOptions): number {
+  const blockOptions: CoapOption[] = [
+    { number: OptionNumber.Block1, value: encodeUint(0xfffff) },
+    { number: OptionNumber.Size1, value: encodeUint(options.payload.length) },
+  ];
+  const bare = buildRequest({ ...options, payload: undefined, options: [...(options.options ?? []), ...blockOptions] }, new Uint8Array(options.token?.length ?? TOKEN_BYTES));
+  return encodedSize(bare) + 1;
+}
+
+/** Largest SZX, at most `ceiling`, whose blocks fit in `datagramBytes`; undefined when not even 16-byte blocks do. */
+function fittingSzx(datagramBytes: number, overhead: number, ceiling: number): number | undefined {
+  if (blockSize(0) + overhead > datagramBytes) return undefined;
+  return Math.min(szxForSize(datagramBytes - overhead), ceiling);
+}
+
+/**
+ * The smaller block size a 4.13 Request Entity Too Large asks for (RFC 7959
+ * §2.9.3: a Block1 option names it; RFC 7252 §5.9.2.9: Size1 the largest
+ * request it takes, when below the `sentBytes` it refused), or undefined
+ * when it asks for none below `szx`.
+ */
+function szxAfterTooLarge(reply: CoapMessage, szx: number, overhead: number, sentBytes: number): number | undefined {
+  const hint = getOption(reply, OptionNumber.Block1);
+  const hinted = hint ? decodeBlock(hint) : undefined;
+  if (hinted && hinted.szx < szx) return hinted.szx;
+  const limit = getUintOption(reply, OptionNumber.Size1);
+  // A Size1 above what was sent limits the whole body, not the message: smaller blocks do not help.
+  if (limit === undefined || limit >= sentBytes) return undefined;
+  const fitting = fittingSzx(limit, overhead, szx);
+  return fitting !== undefined && fitting < szx ? fitting : undefined;
+}
+
 /**
  * A Block1 upload (RFC 7959 §2.5): sends the body in blocks, waits for 2.31
- * Continue after each, adopts a smaller block size the server asks for, and
+ * Continue after each, adopts a smaller block size the server asks for,
+ * starts again in smaller blocks after a 4.13 that asks for them, and
  * reports the final response.
  */
-export function upload(endpoint: CoapEndpoint, options: UploadOptions, done: (error: CoapError | undefined, response?: CoapMessage) => void): { cancel(): void } {
+export function upload(endpoint: CoapEndpoint, options: UploadOptions, done: UploadCallback): { cancel(): void } {
   const body = options.payload;
-  let szx = Math.min(options.szx ?? endpoint.parameters.preferredSzx, MAX_SZX);
+  const overhead = blockRequestOverhead(options);
+  const requested = Math.min(options.szx ?? endpoint.parameters.preferredSzx, MAX_SZX);
+  let szx = fittingSzx(endpoint.maxMessageSize, overhead, requested) ?? requested;
   let offset = 0;
   let current: RequestHandle | undefined;
   let finished = false;
@@ -167,6 +211,13 @@ export function upload(endpoint: CoapEndpoint, options: UploadOptions, done: (er
       if (error) return finish(error);
       const reply = response!;
       if (reply.code === ResponseCode.RequestEntityTooLarge) {
+        // Each restart uses strictly smaller blocks, so restarts are bounded by MAX_SZX.
+        const smaller = szxAfterTooLarge(reply, szx, overhead, overhead + chunk.length);
+        if (smaller !== undefined) {
+          szx = smaller;
+          offset = 0;
+          return send();
+        }
         const limit = getUintOption(reply, OptionNumber.Size1);
         return finish(new CoapError("too-large", `the server accepts at most ${limit ?? "?"} bytes`), reply);
       }
@@ -188,4 +239,25 @@ export function upload(endpoint: CoapEndpoint, options: UploadOptions, done: (er
       finish(new CoapError("cancelled", "upload cancelled"));
     },
   };
+}
+
+/**
+ * A request with a body of any size (up to what the server reassembles): one
+ * message when it fits the endpoint's largest message, otherwise a Block1
+ * upload in the largest blocks that fit. A single message answered 4.13 with
+ * a Block1 or Size1 hint is sent again block-wise.
+ */
+export function requestWithBody(endpoint: CoapEndpoint, options: UploadOptions, done: UploadCallback): { cancel(): void } {
+  const limit = endpoint.maxMessageSize;
+  const overhead = blockRequestOverhead(options);
+  const ceiling = fittingSzx(limit, overhead, Math.min(options.szx ?? endpoint.parameters.preferredSzx, MAX_SZX));
+  const whole = encodedSize(buildRequest(options, new Uint8Array(options.token?.length ?? TOKEN_BYTES)));
+  if (whole > limit && ceiling !== undefined) return upload(endpoint, { ...options, szx: ceiling }, done);
+  // One message; when not even 16-byte blocks fit, the endpoint refuses it with "too-large".
+  let current: { cancel(): void } = endpoint.request(options, (error, response) => {
+    const hinted = !error && ceiling !== undefined && response!.code === ResponseCode.RequestEntityTooLarge ? szxAfterTooLarge(response!, MAX_SZX + 1, overhead, whole) : undefined;
+    if (hinted === undefined) return done(error, response);
+    current = upload(endpoint, { ...options, szx: Math.min(hinted, ceiling!) }, done);
+  });
+  return { cancel: () => current.cancel() };
 }

@@ -82,7 +82,7 @@ interface PeerState {
   readonly queue: ClientExchange[];
 }
 
-const TOKEN_BYTES = 4;
+export const TOKEN_BYTES = 4;
 
 /**
  * The client side of an endpoint: tokens, NSTART per peer with a bounded
@@ -181,14 +181,8 @@ export class ClientExchanges {
 
   private createExchange(options: RequestOptions, callback: ResponseCallback, observe: boolean): ClientExchange {
     const token = options.token ?? this.newToken();
-    const message = createMessage(options.confirmable === false ? MessageType.NonConfirmable : MessageType.Confirmable, options.method, 0, token);
-    if (options.path) setUriPath(message, options.path);
-    for (const query of options.query ?? []) addUriQuery(message, query);
-    if (options.contentFormat !== undefined) setUintOption(message, OptionNumber.ContentFormat, options.contentFormat);
-    if (options.accept !== undefined) setUintOption(message, OptionNumber.Accept, options.accept);
-    for (const option of options.options ?? []) addOption(message, option.number, option.value);
+    const message = buildRequest(options, token);
     if (observe && getOption(message, OptionNumber.Observe) === undefined) addOption(message, OptionNumber.Observe, emptyBytes());
-    if (options.payload) message.payload = options.payload;
     const key = peerKey(options.peer);
     const exchange: ClientExchange = {
       peer: options.peer,
@@ -369,6 +363,18 @@ export class ClientExchanges {
       if (!clash) return token;
     }
   }
+}
+
+/** The request message `options` describe (message ID 0 until it is sent). */
+export function buildRequest(options: RequestOptions, token: Uint8Array): CoapMessage {
+  const message = createMessage(options.confirmable === false ? MessageType.NonConfirmable : MessageType.Confirmable, options.method, 0, token);
+  if (options.path) setUriPath(message, options.path);
+  for (const query of options.query ?? []) addUriQuery(message, query);
+  if (options.contentFormat !== undefined) setUintOption(message, OptionNumber.ContentFormat, options.contentFormat);
+  if (options.accept !== undefined) setUintOption(message, OptionNumber.Accept, options.accept);
+  for (const option of options.options ?? []) addOption(message, option.number, option.value);
+  if (options.payload) message.payload = options.payload;
+  return message;
 }
 
 /** RFC 7641 §3.4: is notification `next` fresher than `last`? */

@@ -93,7 +93,7 @@ export class MessageLayer {
     this.log = options.log;
     this.memory = options.memory;
     this.receiver = receiver;
-    this.dedup = new DedupCache(options.time, this.parameters.maxDedupEntries, maxTransmitWaitMs(this.parameters));
+    this.dedup = new DedupCache(options.time, this.parameters.maxDedupEntries, this.parameters.maxDedupEntriesPerPeer, maxTransmitWaitMs(this.parameters));
     this.nextMessageId = randomUint16(options.random);
     this.oversizeWarning = new RepeatedWarning(options.time, (line) => this.log?.warn(line));
     this.transport.listen(
@@ -132,6 +132,11 @@ export class MessageLayer {
   /** The reply replayed when the message under `dedupKey` comes again. */
   setReply(dedupKey: string, reply: Uint8Array): void {
     this.dedup.setReply(dedupKey, reply);
+  }
+
+  /** Forgets the message under `dedupKey`: it was refused before it ran, so a retransmission is simply refused again. */
+  forget(dedupKey: string): void {
+    this.dedup.forget(dedupKey);
   }
 
   transmit(bytes: Uint8Array, peer: Peer): boolean {
@@ -326,7 +331,8 @@ export class MessageLayer {
       if (confirmable) this.sendEmpty(MessageType.Reset, message.messageId, peer);
       return;
     }
-    const dedupKey = `${peerKey(peer)}/${message.messageId}/${message.type}`;
+    const sender = peerKey(peer);
+    const dedupKey = `${sender}/${message.messageId}/${message.type}`;
     const seen = this.dedup.lookup(dedupKey);
     if (seen) {
       this.stats.duplicates++;
@@ -335,8 +341,8 @@ export class MessageLayer {
     }
     const lifetime = confirmable ? exchangeLifetimeMs(this.parameters) : nonLifetimeMs(this.parameters);
     const idempotent = kind !== 0 || message.code === Method.GET || message.code === Method.PUT || message.code === Method.DELETE || message.code === Method.FETCH || message.code === Method.IPATCH;
-    if (this.dedup.remember(dedupKey, lifetime, idempotent) === "refused") {
-      // Every entry is live: refuse rather than risk executing a request twice.
+    if (this.dedup.remember(dedupKey, sender, lifetime, idempotent) === "refused") {
+      // Every entry (of the table or of this peer's share) is live: refuse rather than risk executing a request twice.
       this.stats.rejected++;
       if (confirmable && kind === 0) {
         const busy = createMessage(MessageType.Acknowledgement, ResponseCode.ServiceUnavailable, message.messageId, message.token.slice());

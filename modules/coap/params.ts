@@ -21,6 +21,8 @@ export interface CoapParameters {
   readonly maxExchanges: number;
   /** Remembered incoming message IDs for deduplication. */
   readonly maxDedupEntries: number;
+  /** The share of those one peer (address and port) may hold, so one sender cannot fill the table (the default leaves 16 to the others). */
+  readonly maxDedupEntriesPerPeer: number;
   /** Observers this endpoint serves (RFC 7641). */
   readonly maxObservers: number;
   /** Largest body a Block1 reassembly accepts, in bytes (4.13 beyond). */
@@ -47,6 +49,7 @@ export const DEFAULT_COAP_PARAMETERS: CoapParameters = Object.freeze({
   maxQueuedPerPeer: 8,
   maxExchanges: 32,
   maxDedupEntries: 64,
+  maxDedupEntriesPerPeer: 48,
   maxObservers: 16,
   maxReassemblyBytes: 16384,
   maxBlockTransfers: 4,
@@ -78,7 +81,7 @@ export function nonLifetimeMs(p: CoapParameters): number {
 
 export function resolveParameters(overrides: Partial<CoapParameters> = {}): CoapParameters {
   const p: CoapParameters = { ...DEFAULT_COAP_PARAMETERS, ...overrides };
-  const positive = ["ackTimeoutMs", "maxLatencyMs", "maxMessageSize", "maxExchanges", "maxDedupEntries", "nstart", "maxBlockTransfers", "responseTimeoutMs", "observeConIntervalMs"] as const;
+  const positive = ["ackTimeoutMs", "maxLatencyMs", "maxMessageSize", "maxExchanges", "maxDedupEntries", "maxDedupEntriesPerPeer", "nstart", "maxBlockTransfers", "responseTimeoutMs", "observeConIntervalMs"] as const;
   for (const key of positive) if (!(p[key] > 0)) throw new RangeError(`CoAP parameter ${key} must be positive, got ${p[key]}`);
   if (!(p.ackRandomFactor >= 1)) throw new RangeError(`ackRandomFactor must be at least 1, got ${p.ackRandomFactor}`);
   if (!(p.maxRetransmit >= 0 && p.maxRetransmit <= 20)) throw new RangeError(`maxRetransmit must be 0..20, got ${p.maxRetransmit}`);

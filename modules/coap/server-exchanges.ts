@@ -3,7 +3,7 @@ import type { Time, TimerHandle } from "../../hal/time.js";
 import { decodeBlock, encodeBlock, type BlockOption } from "./block.js";
 import { BlockTransfers } from "./block-transfers.js";
 import { encodeMessage, encodedSize } from "./codec.js";
-import { codeClass, MessageType, Method, METHOD_NAMES, OptionNumber, ResponseCode } from "./constants.js";
+import { codeClass, codeString, MessageType, Method, METHOD_NAMES, OptionNumber, ResponseCode } from "./constants.js";
 import {
   addOption,
   createMessage,
@@ -23,6 +23,7 @@ import type { MessageLayer } from "./message-layer.js";
 import { Observers, type HeldObserver, type Observer, type ObserverCancelReason } from "./observers.js";
 import type { CoapParameters } from "./params.js";
 import { isConditional, preconditionsHold, requestConditions, type CurrentRepresentation, type RequestConditions } from "./preconditions.js";
+import { RepeatedWarning } from "./repeated-warning.js";
 import { applyResponse, type OutgoingResponse } from "./response.js";
 
 export interface IncomingRequest {
@@ -42,8 +43,15 @@ export interface IncomingRequest {
 
 export interface ServerExchange {
   readonly request: IncomingRequest;
-  /** Sends the response: piggybacked if in time, otherwise as a separate response. Call once. */
+  /** Sends the response: piggybacked if in time, otherwise as a separate response. Call once (respond or refuse). */
   respond(response: OutgoingResponse): void;
+  /**
+   * Answers a request refused before it ran (an unknown peer, 4.01): sent
+   * like respond(), but not remembered for deduplication, so refused
+   * requests hold no room in the table and a retransmission is simply
+   * refused again. Refusals are logged, one line per burst.
+   */
+  refuse(response: OutgoingResponse): void;
   /**
    * Accepts an Observe registration carried by this GET. Call before respond()
    * with a 2.xx code; returns the observer, or undefined when this request is
@@ -82,6 +90,8 @@ export class ServerExchanges {
   private readonly messages: MessageLayer;
   private handler: RequestHandler | undefined;
   private evaluatesPreconditions = false;
+  /** One line per burst of refused requests (a stranger probing the port), not one per request. */
+  private readonly refusalWarning: RepeatedWarning;
 
   constructor(parameters: CoapParameters, time: Time, log: Logger | undefined, messages: MessageLayer) {
     this.parameters = parameters;
@@ -93,6 +103,7 @@ export class ServerExchanges {
       nextMessageId: () => messages.allocateMessageId(),
     });
     this.blocks = new BlockTransfers(parameters, time);
+    this.refusalWarning = new RepeatedWarning(time, (line) => log?.warn(line));
   }
 
   setHandler(handler: RequestHandler, options?: HandlerOptions): void {
@@ -104,12 +115,14 @@ export class ServerExchanges {
   receiveRequest(message: CoapMessage, peer: Peer, dedupKey: string): void {
     const confirmable = message.type === MessageType.Confirmable;
     const replyType = confirmable ? MessageType.Acknowledgement : MessageType.NonConfirmable;
+    // Every quick answer but 2.31 Continue refuses the request before anything ran: it is not remembered.
     const quick = (codeValue: number, extra?: (response: CoapMessage) => void) => {
       const response = createMessage(replyType, codeValue, confirmable ? message.messageId : this.messages.allocateMessageId(), message.token.slice());
       extra?.(response);
       const bytes = encodeMessage(response);
       this.messages.transmit(bytes, peer);
-      this.messages.setReply(dedupKey, bytes);
+      if (codeValue === ResponseCode.Continue) this.messages.setReply(dedupKey, bytes);
+      else this.messages.forget(dedupKey);
     };
     const badOption = findBadCriticalOption(message);
     if (badOption !== undefined) {
@@ -183,6 +196,7 @@ export class ServerExchanges {
   close(): void {
     this.observers.clear();
     this.blocks.clear();
+    this.refusalWarning.close();
   }
 
   private dispatch(original: CoapMessage, request: CoapMessage, peer: Peer, dedupKey: string, block2: BlockOption | undefined): void {
@@ -216,6 +230,11 @@ export class ServerExchanges {
     }
     const exchange: ServerExchange = {
       request: incoming,
+      refuse: (response) => {
+        this.refusalWarning.report(`refused ${describe(request)} from ${peerKey(peer)}: ${codeString(response.code)}`);
+        exchange.respond(response);
+        this.messages.forget(dedupKey);
+      },
       respond: (response) => {
         if (responded) throw new Error("respond() called twice for one request");
         responded = true;

@@ -127,7 +127,7 @@ export class LwM2mClient {
       const peer = exchange.request.peer;
       if (this.bootstrap?.isPeer(peer)) return this.bootstrap.handle(exchange);
       const session = this.sessions.find((candidate) => candidate.isPeer(peer));
-      if (!session) return exchange.respond({ code: ResponseCode.Unauthorized });
+      if (!session) return exchange.refuse({ code: ResponseCode.Unauthorized });
       session.handle(exchange);
     });
     this.store.onValueChanged((path) => {

@@ -2,9 +2,10 @@ import type { Logger } from "../../hal/log.js";
 import type { RandomSource } from "../../hal/random.js";
 import type { Time, TimerHandle } from "../../hal/time.js";
 import { codeClass, codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
+import { requestWithBody } from "../coap/blockwise-client.js";
 import type { CoapEndpoint } from "../coap/endpoint.js";
 import type { CoapError } from "../coap/errors.js";
-import { getLocationPath, utf8Encode, type Peer } from "../coap/message.js";
+import { getLocationPath, utf8Encode, type CoapMessage, type Peer } from "../coap/message.js";
 import { DEFAULT_COAP_PARAMETERS, maxTransmitWaitMs } from "../coap/params.js";
 import { retryDelayMs } from "./backoff.js";
 import { formatLinks, type Link } from "./content/link-format.js";
@@ -174,7 +175,8 @@ export class Registration {
     const query = [`ep=${p.endpointName}`, `lt=${p.lifetime}`, `lwm2m=${p.version}`, `b=${p.binding}`];
     const payload = utf8Encode(formatLinks(this.options.links()));
     this.options.log?.info(`registering as "${p.endpointName}" (lifetime ${p.lifetime} s, binding ${p.binding})`);
-    const handle = this.options.endpoint.request({ peer, method: Method.POST, path: "/rd", query, contentFormat: ContentFormat.LinkFormat, payload }, (error, response) => {
+    // An object list larger than one message goes block-wise (Block1, OMA-TS-LightweightM2M_Transport §6.4).
+    const handle = requestWithBody(this.options.endpoint, { peer, method: Method.POST, path: "/rd", query, contentFormat: ContentFormat.LinkFormat, payload }, (error, response) => {
       this.cancelRequest = undefined;
       if (this.state !== "registering") return;
       if (error) return this.failFromCoap(error);
@@ -207,25 +209,24 @@ export class Registration {
     const sent = { ...this.pendingChanges };
     this.options.onSend?.();
     this.pendingChanges = { lifetime: false, binding: false, objects: false };
-    const handle = this.options.endpoint.request(
-      { peer, method: Method.POST, path: this.locationPath, query, ...(payload ? { payload, contentFormat: ContentFormat.LinkFormat } : {}) },
-      (error, response) => {
-        this.cancelRequest = undefined;
-        if (this.state !== "updating") return;
-        if (!error && response!.code === ResponseCode.Changed) {
-          this.state = "registered";
-          this.options.log?.debug(`registration updated`);
-          this.options.onEvent({ type: "updated", shortServerId: p.shortServerId });
-          this.scheduleUpdate();
-          this.options.onRegistered?.(false);
-          return;
-        }
-        // A failed Update falls back to a full Register (the server may have lost the registration).
-        this.options.log?.warn(`update failed (${error ? error.message : codeString(response!.code)}); registering again`);
-        this.pendingChanges = { lifetime: this.pendingChanges.lifetime || sent.lifetime, binding: this.pendingChanges.binding || sent.binding, objects: this.pendingChanges.objects || sent.objects };
-        this.register();
-      },
-    );
+    const onAnswer = (error: CoapError | undefined, response?: CoapMessage) => {
+      this.cancelRequest = undefined;
+      if (this.state !== "updating") return;
+      if (!error && response!.code === ResponseCode.Changed) {
+        this.state = "registered";
+        this.options.log?.debug(`registration updated`);
+        this.options.onEvent({ type: "updated", shortServerId: p.shortServerId });
+        this.scheduleUpdate();
+        this.options.onRegistered?.(false);
+        return;
+      }
+      // A failed Update falls back to a full Register (the server may have lost the registration).
+      this.options.log?.warn(`update failed (${error ? error.message : codeString(response!.code)}); registering again`);
+      this.pendingChanges = { lifetime: this.pendingChanges.lifetime || sent.lifetime, binding: this.pendingChanges.binding || sent.binding, objects: this.pendingChanges.objects || sent.objects };
+      this.register();
+    };
+    const request = { peer, method: Method.POST, path: this.locationPath, query };
+    const handle = payload ? requestWithBody(this.options.endpoint, { ...request, payload, contentFormat: ContentFormat.LinkFormat }, onAnswer) : this.options.endpoint.request(request, onAnswer);
     this.cancelRequest = handle.cancel;
   }
 

@@ -1,5 +1,6 @@
 import type { Time } from "../../hal/time.js";
 import { codeString, ContentFormat, Method, ResponseCode } from "../coap/constants.js";
+import { requestWithBody } from "../coap/blockwise-client.js";
 import type { CoapEndpoint } from "../coap/endpoint.js";
 import { commonBase, encodeSenmlCbor } from "./content/senml.js";
 import type { ResourceEntry } from "./model/values.js";
@@ -26,7 +27,8 @@ export function sendValues(endpoint: CoapEndpoint, time: Time, session: ServerSe
   }
   if (entries.length === 0) return fail("nothing to send");
   session.queueMode.activity();
-  endpoint.request(
+  requestWithBody(
+    endpoint,
     { peer: session.peer, method: Method.POST, path: "/dp", contentFormat: ContentFormat.SenmlCbor, payload: encodeSenmlCbor(commonBase(entries), entries) },
     (error, response) => {
       if (error) return done(error);

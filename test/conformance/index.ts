@@ -4,6 +4,7 @@ import agentReportPath from "./agent-report-path.suite.js";
 import agentLifecycle from "./agent-lifecycle.suite.js";
 import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
+import coapDedupDefects from "./coap-dedup-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
@@ -11,6 +12,7 @@ import lwm2mClient from "./lwm2m-client.suite.js";
 import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
 import lwm2mAccessControl from "./lwm2m-access-control.suite.js";
+import lwm2mBlock1Uplink from "./lwm2m-block1-uplink.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
 import memory from "./memory.suite.js";
 import mutex from "./mutex.suite.js";
@@ -30,10 +32,12 @@ export const SUITES: readonly Suite[] = Object.freeze([
   coapCodec,
   coapEndpoint,
   coapDefects,
+  coapDedupDefects,
   lwm2mClient,
   lwm2mDmDefects,
   lwm2mObserveDefects,
   lwm2mAccessControl,
+  lwm2mBlock1Uplink,
   lwm2mBootstrap,
   agent,
   agentReportPath,
