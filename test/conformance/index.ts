@@ -7,6 +7,7 @@ import coapDefects from "./coap-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
+import lifecycleSoak from "./lifecycle-soak.suite.js";
 import lwm2mClient from "./lwm2m-client.suite.js";
 import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
@@ -34,4 +35,5 @@ export const SUITES: readonly Suite[] = Object.freeze([
   agent,
   agentReportPath,
   agentLifecycle,
+  lifecycleSoak,
 ]);
