@@ -121,6 +121,8 @@ export default suite("Lifecycle soak (issue 9)", (test) => {
     assert.ok(server.registrations >= 1 + SERVER_RESTART_DAYS.length + BOOTSTRAP_DAYS.length, `registered again after each restart and bootstrap (${server.registrations})`);
     assert.ok(server.updates >= SOAK_DAYS * 4, `Updates kept the registration alive (${server.updates})`);
     assert.equal(server.deregistrations, 1, "one Deregister, at deinit");
+    const sleeps = device.lines.filter((line) => line.indexOf("queue mode: not listening") >= 0).length;
+    assert.ok(sleeps >= SOAK_DAYS * 10, `the device slept between reports in queue mode (${sleeps} times)`);
     const lastFiveDays = accepted.filter((id) => id > cookie - 5 * 12);
     assert.equal(lastFiveDays.filter((id) => statuses.get(id)!.indexOf("SENT_SUCCESS") < 0), [], "every report of the last five days reached the server");
     assert.ok(succeeded.length >= cookie * 0.9, `at least 90 % of ${cookie} reports succeeded (${succeeded.length}; ${refused.length} refused as the queue was full)`);
