@@ -8,6 +8,7 @@ import coapDedupDefects from "./coap-dedup-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
+import lifecycleSoak from "./lifecycle-soak.suite.js";
 import lwm2mClient from "./lwm2m-client.suite.js";
 import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
@@ -42,4 +43,5 @@ export const SUITES: readonly Suite[] = Object.freeze([
   agent,
   agentReportPath,
   agentLifecycle,
+  lifecycleSoak,
 ]);
