@@ -42,10 +42,13 @@ function run(platform: Platform): void {
   log.info(`boot #${bootCount}; firmware storage ${platform.firmware.capacity} bytes (last activation: ${platform.firmware.getActivateResult()}); memory budget ${memory.bytesTotal} bytes`);
 
   const settings = readFirmwareSettings(config, platform.settings);
-  log.info(`server ${settings.server}, endpoint "${settings.endpoint}", lifetime ${settings.lifetime} s, binding ${settings.binding}${settings.bootstrap ? `, bootstrap ${settings.bootstrap}` : ""}; report every ${settings.reportIntervalMs} ms`);
+  log.info(`${settings.server ? `server ${settings.server}` : "server from the bootstrap server"}, endpoint "${settings.endpoint}", lifetime ${settings.lifetime} s, binding ${settings.binding}, bootstrap mode ${settings.bootstrapMode}${settings.bootstrap ? ` (bootstrap server ${settings.bootstrap})` : ""}; report every ${settings.reportIntervalMs} ms`);
+  if (settings.ignoredServer) log.warn(`server ${settings.ignoredServer} is ignored in client-initiated mode: the bootstrap server provisions the LwM2M server`);
+  if (settings.ignoredBootstrap) log.warn(`bootstrap server ${settings.ignoredBootstrap} is ignored in factory mode`);
+  const credentials = settings.psk ? { pskId: settings.pskId!, psk: settings.psk } : {};
   const params: AgentParams = {
-    server: { binding: settings.binding, lifetime: settings.lifetime, storingCount: 8, bootstrapMode: settings.bootstrap ? "sequence" : "factory", holdOffTime: 0 },
-    iotServer: { uri: settings.server, ...(settings.psk ? { pskId: settings.pskId!, psk: settings.psk } : {}) },
+    server: { binding: settings.binding, lifetime: settings.lifetime, storingCount: 8, bootstrapMode: settings.bootstrapMode, holdOffTime: 0 },
+    ...(settings.server ? { iotServer: { uri: settings.server, ...credentials } } : {}),
     ...(settings.bootstrap ? { bootstrapServer: { uri: settings.bootstrap } } : {}),
   };
   const agent = AgentTiny.init(params, platform, {

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the firmware (main.ts) in the XS engine on this machine, with
- * Node doing its I/O. Without --server it also runs the development LwM2M
- * server on loopback, which observes the device's reports and sends it
+ * Node doing its I/O. Without --server (and outside client-initiated
+ * bootstrap mode) it also runs the development LwM2M server on loopback, which observes the device's reports and sends it
  * commands, so the console shows the whole exchange.
  */
 import fs from "node:fs";
@@ -12,6 +12,8 @@ import type { NetFaults } from "../hal/host/faults/faulty-net.js";
 import { BUILD_ROOT, FirmwareHost, WorkerExitedError } from "../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../hal/host/node/node-platform.js";
 import { isLogLevel } from "../hal/log.js";
+import { BOOTSTRAP_MODES } from "../modules/app/firmware-settings.js";
+import type { BootstrapMode } from "../modules/lwm2m/client.js";
 import { parseServerUri } from "../modules/lwm2m/server-uri.js";
 import { describeEvent } from "./dev-server/describe.js";
 import { startHttpApi } from "./dev-server/http-api.js";
@@ -24,7 +26,17 @@ const USAGE = `usage: npm start -- [options] [name=value ...]
   --endpoint NAME             LwM2M endpoint name (default xs-lwm2m-demo)
   --lifetime S                registration lifetime in seconds (default 300)
   --binding U|UQ              binding; UQ is queue mode (default U)
-  --bootstrap coap://HOST:PORT  bootstrap server (sequence mode: the server first)
+  --bootstrap coap://HOST:PORT  bootstrap server
+  --bootstrap-mode factory|client-initiated|sequence
+                              Agent Tiny's bootstrap mode (default: sequence with
+                              --bootstrap, else factory):
+                                factory           register with --server (or the development
+                                                  server); --bootstrap is not used
+                                client-initiated  ask --bootstrap for the server to use first;
+                                                  --server is ignored, and no development
+                                                  server runs
+                                sequence          --server first (or the development server),
+                                                  the bootstrap server when registration fails
   --psk-id ID --psk HEX       DTLS PSK credentials (coaps:// servers; not available yet)
   --report-interval MS        time between reports (default 5000)
   --dev-server-port N         CoAP port of the development server (default 5683; 0 picks one)
@@ -42,7 +54,7 @@ const STOP_TIMEOUT_MS = 5000;
 const SAME_SIGNAL_MS = 500;
 
 const VALUE_FLAGS: readonly string[] = Object.freeze([
-  "--server", "--bootstrap", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-port", "--http-port",
+  "--server", "--bootstrap", "--bootstrap-mode", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-port", "--http-port",
   "--log", "--state-dir", "--net-loss", "--net-duplicate", "--net-reorder", "--net-delay", "--seed",
 ]);
 
@@ -94,6 +106,9 @@ function parse(argv: string[]): StartOptions {
         break;
       case "--bootstrap":
         options.config["bootstrap"] = uri(arg, value);
+        break;
+      case "--bootstrap-mode":
+        options.config["bootstrapMode"] = value;
         break;
       case "--endpoint":
         if (!/^[!-~]{1,64}$/.test(value) || /[&=?#/]/.test(value)) throw new Error(`--endpoint must be 1..64 printable characters without & = ? # /, got "${value}"`);
@@ -151,6 +166,9 @@ function parse(argv: string[]): StartOptions {
     }
   }
   if ((options.config["pskId"] === undefined) !== (options.config["psk"] === undefined)) throw new Error("give --psk-id and --psk together");
+  const mode = options.config["bootstrapMode"];
+  if (mode !== undefined && BOOTSTRAP_MODES.indexOf(mode as BootstrapMode) < 0) throw new Error(`--bootstrap-mode must be ${BOOTSTRAP_MODES.slice(0, -1).join(", ")} or ${BOOTSTRAP_MODES[BOOTSTRAP_MODES.length - 1]}, got "${mode}"`);
+  if ((mode === "client-initiated" || mode === "sequence") && !options.config["bootstrap"]) throw new Error(`--bootstrap-mode ${mode} needs --bootstrap coap://HOST:PORT`);
   return options;
 }
 
@@ -202,7 +220,8 @@ async function run(): Promise<void> {
     process.exit(2);
   }
   let devServer: { port: number; close: () => void } | undefined;
-  if (!options.config["server"]) {
+  // In client-initiated mode the bootstrap server names the LwM2M server: no development server is needed.
+  if (!options.config["server"] && options.config["bootstrapMode"] !== "client-initiated") {
     try {
       devServer = await startDevServer(options);
     } catch (error) {

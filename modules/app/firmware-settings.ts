@@ -1,13 +1,20 @@
 import type { FirmwareConfig } from "../../hal/platform.js";
 import type { SettingsStore } from "../../hal/storage.js";
+import type { BootstrapMode } from "../lwm2m/server-accounts.js";
 
 /** The demo firmware's configuration. */
 export interface FirmwareSettings {
-  readonly server: string;
+  /** The factory-configured LwM2M server; none in client-initiated mode, where the bootstrap server provisions it. */
+  readonly server: string | undefined;
+  /** A server that was configured but is not used (client-initiated mode). */
+  readonly ignoredServer: string | undefined;
   readonly endpoint: string;
   readonly lifetime: number;
   readonly binding: "U" | "UQ";
   readonly bootstrap: string | undefined;
+  /** A bootstrap server that was configured but is not used (factory mode). */
+  readonly ignoredBootstrap: string | undefined;
+  readonly bootstrapMode: BootstrapMode;
   readonly pskId: string | undefined;
   readonly psk: Uint8Array | undefined;
   readonly reportIntervalMs: number;
@@ -20,10 +27,14 @@ export const SETTING_KEYS = Object.freeze({
   lifetime: "app.lifetime",
   binding: "app.binding",
   bootstrap: "app.bootstrap",
+  bootstrapMode: "app.bsMode",
   pskId: "app.pskId",
   psk: "app.psk",
   reportInterval: "app.report",
 });
+
+/** Agent Tiny's bootstrap modes, as `bootstrapMode` takes them. */
+export const BOOTSTRAP_MODES: readonly BootstrapMode[] = Object.freeze(["factory", "client-initiated", "sequence"]);
 
 export const DEFAULTS = Object.freeze({ server: "coap://127.0.0.1:5683", endpoint: "xs-lwm2m-demo", lifetime: 300, binding: "U", reportInterval: 5000 });
 
@@ -56,14 +67,30 @@ export function readFirmwareSettings(config: FirmwareConfig, settings: SettingsS
   const pskText = pick(config, settings, "psk");
   const pskId = pick(config, settings, "pskId");
   if ((pskText === undefined) !== (pskId === undefined)) throw new RangeError("give both pskId and psk, or neither");
+  const server = pick(config, settings, "server");
+  const bootstrap = pick(config, settings, "bootstrap");
+  const bootstrapMode = readBootstrapMode(config, settings, bootstrap);
   return {
-    server: pick(config, settings, "server") ?? DEFAULTS.server,
+    server: bootstrapMode === "client-initiated" ? undefined : server ?? DEFAULTS.server,
+    ignoredServer: bootstrapMode === "client-initiated" ? server : undefined,
     endpoint: pick(config, settings, "endpoint") ?? DEFAULTS.endpoint,
     lifetime,
     binding,
-    bootstrap: pick(config, settings, "bootstrap"),
+    bootstrap: bootstrapMode === "factory" ? undefined : bootstrap,
+    ignoredBootstrap: bootstrapMode === "factory" ? bootstrap : undefined,
+    bootstrapMode,
     pskId,
     psk: pskText === undefined ? undefined : hexBytes(pskText, "psk"),
     reportIntervalMs,
   };
+}
+
+/** The configured mode; without one, sequence when a bootstrap server is given, else factory. */
+function readBootstrapMode(config: FirmwareConfig, settings: SettingsStore, bootstrap: string | undefined): BootstrapMode {
+  const mode = pick(config, settings, "bootstrapMode");
+  if (mode === undefined) return bootstrap ? "sequence" : "factory";
+  const known = BOOTSTRAP_MODES.find((candidate) => candidate === mode);
+  if (!known) throw new RangeError(`bootstrapMode must be factory, client-initiated or sequence, got "${mode}"`);
+  if (known !== "factory" && !bootstrap) throw new RangeError(`bootstrapMode ${known} needs a bootstrap server (bootstrap=coap://HOST:PORT)`);
+  return known;
 }

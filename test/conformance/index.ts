@@ -15,6 +15,7 @@ import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
 import lwm2mAccessControl from "./lwm2m-access-control.suite.js";
 import lwm2mBlock1Uplink from "./lwm2m-block1-uplink.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
+import firmwareSettings from "./firmware-settings.suite.js";
 import memory from "./memory.suite.js";
 import mutex from "./mutex.suite.js";
 import platform from "./platform.suite.js";
@@ -44,4 +45,5 @@ export const SUITES: readonly Suite[] = Object.freeze([
   agentReportPath,
   agentLifecycle,
   lifecycleSoak,
+  firmwareSettings,
 ]);

@@ -14,9 +14,17 @@ import { startHttpApi } from "./http-api.js";
 import { describeEvent, show } from "./describe.js";
 import { LwM2mDevServer, type ServerEvent } from "./server.js";
 
-const USAGE = `usage: npm run dev-server -- [--coap-port N] [--http-port N] [--auto-observe PATH|none] [--log LEVEL] [--lenient]
+const USAGE = `usage: npm run dev-server -- [--coap-port N] [--bootstrap-port N] [--http-port N] [--auto-observe PATH|none] [--log LEVEL] [--lenient]
 
   --coap-port N          UDP port for CoAP (default 5683)
+  --bootstrap-port N     also be a bootstrap server on this UDP port (0 picks one; default: no
+                         bootstrap role). A client's Bootstrap-Request (POST /bs?ep=NAME[&pct=F])
+                         gets 2.04; then Bootstrap-Delete "/", Bootstrap-Discover "/", Bootstrap-Write
+                         /0 (a NoSec account for this server's CoAP address, beside the client's
+                         bootstrap account) and /1 (short server id 1, lifetime --bootstrap-lifetime,
+                         binding U), Bootstrap-Finish. Writes are SenML CBOR or SenML JSON when
+                         the client asks with pct, else TLV. Listed by "bootstraps" and GET /bootstraps.
+  --bootstrap-lifetime S lifetime the bootstrap role provisions (default 300)
   --http-port N          HTTP/JSON API port on 127.0.0.1 (default 8080; 0 turns it off)
   --auto-observe PATH    observe PATH on every client as it registers (default /19/0/0,
                          where Agent Tiny devices report; repeatable; "none" turns it off)
@@ -37,13 +45,14 @@ Commands on standard input:
   attrs EP PATH name=value...      e.g. attrs dev1 /3/0/9 pmin=5 pmax=60
   observe EP PATH | cancel EP PATH
   violations                       rule violations by clients (count and the last ones)
+  bootstraps                       what the bootstrap role did for each client
   delete EP PATH
   cmd EP TEXT [EXPIRES_S]          deliver TEXT to /19/1/0 now or when EP is reachable
   commands                         command statuses
   help | quit`;
 
-function parse(argv: string[]): { coapPort: number; httpPort: number; log: string; autoObserve: string[]; strict: boolean } {
-  const options = { coapPort: 5683, httpPort: 8080, log: "warn", autoObserve: [] as string[], strict: true };
+function parse(argv: string[]): { coapPort: number; bootstrapPort: number | undefined; bootstrapLifetime: number; httpPort: number; log: string; autoObserve: string[]; strict: boolean } {
+  const options = { coapPort: 5683, bootstrapPort: undefined as number | undefined, bootstrapLifetime: 300, httpPort: 8080, log: "warn", autoObserve: [] as string[], strict: true };
   let autoObserveGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -62,7 +71,11 @@ function parse(argv: string[]): { coapPort: number; httpPort: number; log: strin
       return n;
     };
     if (arg === "--coap-port") options.coapPort = port();
-    else if (arg === "--http-port") options.httpPort = port();
+    else if (arg === "--bootstrap-port") options.bootstrapPort = port();
+    else if (arg === "--bootstrap-lifetime") {
+      if (!/^[1-9][0-9]*$/.test(value ?? "")) throw new Error(`--bootstrap-lifetime needs a positive number of seconds, got "${value ?? ""}"`);
+      options.bootstrapLifetime = Number(value);
+    } else if (arg === "--http-port") options.httpPort = port();
     else if (arg === "--log" && isLogLevel(value)) options.log = value;
     else if (arg === "--auto-observe" && value) {
       autoObserveGiven = true;
@@ -87,12 +100,14 @@ async function main(): Promise<void> {
   }
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lwm2m-dev-server-"));
   const platform = createNodePlatform({ stateDir, logLevel: options.log as never });
-  const server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict });
+  const bootstrap = options.bootstrapPort === undefined ? {} : { bootstrap: { port: options.bootstrapPort, lifetime: options.bootstrapLifetime } };
+  const server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict, ...bootstrap });
   const say = (line: string) => process.stdout.write(`[server] ${line}\n`);
   server.on("event", (event: ServerEvent) => say(describeEvent(event)));
-  while (!server.port) await new Promise((resolve) => setTimeout(resolve, 2));
+  while (!server.port || (options.bootstrapPort !== undefined && !server.bootstrapPort)) await new Promise((resolve) => setTimeout(resolve, 2));
   const http = options.httpPort ? await startHttpApi(server, options.httpPort) : undefined;
-  say(`LwM2M server on coap://127.0.0.1:${server.port}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""} (${server.strict ? "strict" : "lenient"} mode); type "help"`);
+  const bootstrapNote = options.bootstrapPort === undefined ? "" : `, bootstrap server on coap://127.0.0.1:${server.bootstrapPort}`;
+  say(`LwM2M server on coap://127.0.0.1:${server.port}${bootstrapNote}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""} (${server.strict ? "strict" : "lenient"} mode); type "help"`);
   const stop = () => {
     http?.close();
     server.close();
@@ -121,6 +136,8 @@ async function main(): Promise<void> {
           const report = server.violations;
           return [`${report.count} violation(s)`, ...report.violations.map((v) => `${v.at} ${v.endpoint ?? v.peer}: ${v.rule}: ${v.message}`)].join("\n");
         }
+        case "bootstraps":
+          return server.bootstraps.map((b) => `${b.at} ${b.endpoint} ${b.peer} ${b.status}${b.reason ? ` (${b.reason})` : ""}: ${b.steps.map((step) => `${step.operation} ${step.path} ${step.code}`).join(", ")}`).join("\n") || "(none)";
         case "commands":
           return server.commands.list().map((c) => `#${c.id} ${c.endpoint} ${c.status}${c.result ? ` ${c.result}` : ""}`).join("\n") || "(none)";
         case "read":

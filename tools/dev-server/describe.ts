@@ -22,5 +22,9 @@ export function describeEvent(event: ServerEvent): string {
       return `send from ${event.endpoint}: ${show(event.result)}`;
     case "command":
       return `command #${event.command.id} to ${event.command.endpoint}: ${event.command.status}${event.command.result ? ` (${event.command.result})` : ""}`;
+    case "bootstrap": {
+      const steps = event.record.steps.map((step) => `${step.operation} ${step.path} ${step.code}`).join(", ");
+      return `bootstrap of ${event.record.endpoint} ${event.record.status === "finished" ? `done: given ${event.record.serverUri} (ssid ${event.record.shortServerId})` : `failed: ${event.record.reason}`}; ${steps || "no step"}`;
+    }
   }
 }

@@ -22,7 +22,9 @@ const MAX_BODY = 64 * 1024;
  *   GET    /observations
  *   GET    /violations                       rule violations by clients: {count, violations:[{endpoint?, peer, rule, message, at}]}
  *                                            (count keeps counting; the list holds the last 200)
- *   GET    /events                           server-sent events: registrations, notifications, command statuses
+ *   GET    /bootstraps                       what the bootstrap role (--bootstrap-port) did: [{endpoint, peer, at, format, serverUri,
+ *                                            shortServerId, steps:[{operation, path, code}], status, reason?}] (the last 100)
+ *   GET    /events                           server-sent events: registrations, notifications, command statuses, bootstraps
  */
 export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0.0.1"): Promise<http.Server> {
   const streams = new Set<http.ServerResponse>();
@@ -100,6 +102,7 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
   }
   if (parts[0] === "observations" && method === "GET") return send(response, 200, server.listObservations());
   if (parts[0] === "violations" && parts.length === 1 && method === "GET") return send(response, 200, server.violations);
+  if (parts[0] === "bootstraps" && parts.length === 1 && method === "GET") return send(response, 200, server.bootstraps);
   if (parts[0] === "clients" && parts.length >= 2) {
     const endpoint = parts[1]!;
     const action = parts[2];

@@ -3,35 +3,21 @@ import type { Platform } from "../../hal/platform.js";
 import { codeClass, codeString, ContentFormat, Method, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
 import { CoapEndpoint, type ObserveHandle, type ServerExchange } from "../../modules/coap/endpoint.js";
 import type { CoapError } from "../../modules/coap/errors.js";
-import { getUintOption, toHex, utf8Decode, utf8Encode, type CoapMessage } from "../../modules/coap/message.js";
+import { getUintOption, toHex, utf8Encode, type CoapMessage } from "../../modules/coap/message.js";
 import { resolveParameters, type CoapParameters } from "../../modules/coap/params.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
 import { createStandardStore } from "../../modules/lwm2m/client.js";
-import { canonicalFormat, decodeWrite } from "../../modules/lwm2m/content/formats.js";
 import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
-import { encodeSenmlJson } from "../../modules/lwm2m/content/senml.js";
-import { encodeText } from "../../modules/lwm2m/content/text.js";
-import { encodeTlv } from "../../modules/lwm2m/content/tlv.js";
-import { checkValue } from "../../modules/lwm2m/model/values.js";
 import { formatPath, parsePathString, type LwM2mPath } from "../../modules/lwm2m/path.js";
+import { BootstrapRole, type BootstrapRecord } from "./bootstrap-role.js";
 import { CommandQueue, type Command } from "./commands.js";
-import { toResourceValue } from "./resource-value.js";
+import { decodeResult, encodeWriteValue, type DmResult } from "./dm-payloads.js";
 import { ClientRegistry, parseLifetime, parseRegisterQuery, type ClientRecord } from "./registry.js";
 import { parseQuery } from "./strict/registration-rules.js";
 import { StrictChecker } from "./strict/strict-checker.js";
 import type { Problem, Violation, ViolationReport } from "./strict/violations.js";
 
-/** The result of a device-management request, decoded for people and for the HTTP API. */
-export interface DmResult {
-  readonly code: string;
-  readonly success: boolean;
-  readonly format?: number;
-  readonly payloadHex?: string;
-  /** Values decoded with the standard object definitions, when the format allows. */
-  readonly values?: { path: string; value: unknown }[];
-  /** Text payloads (link-format, plain text, diagnostics). */
-  readonly text?: string;
-}
+export type { DmResult };
 
 export type ServerEvent =
   | { type: "registered"; endpoint: string; location: string; lifetime: number; binding: string; version: string; objects: string[] }
@@ -39,7 +25,8 @@ export type ServerEvent =
   | { type: "deregistered"; endpoint: string; reason: "deregister" | "expired" }
   | { type: "notification"; endpoint: string; path: string; result: DmResult }
   | { type: "send"; endpoint: string; result: DmResult }
-  | { type: "command"; command: ReturnType<typeof describeCommand> };
+  | { type: "command"; command: ReturnType<typeof describeCommand> }
+  | { type: "bootstrap"; record: BootstrapRecord };
 
 export interface DevServerOptions {
   readonly platform: Platform;
@@ -55,6 +42,11 @@ export interface DevServerOptions {
    * counted and listed in `violations`.
    */
   readonly strict?: boolean;
+  /**
+   * Also serve as a bootstrap server on this UDP port (0 picks one): clients
+   * asking it are provisioned with this server's LwM2M address, NoSec.
+   */
+  readonly bootstrap?: { readonly port: number; readonly shortServerId?: number; readonly lifetime?: number; readonly binding?: string };
 }
 
 export function describeCommand(command: Command) {
@@ -80,6 +72,7 @@ export class LwM2mDevServer extends EventEmitter {
   private readonly expiryTimer: ReturnType<typeof setInterval>;
   private readonly autoObserve: readonly string[];
   private readonly checker: StrictChecker;
+  private readonly bootstrapRole: BootstrapRole | undefined;
 
   constructor(options: DevServerOptions) {
     super();
@@ -90,17 +83,36 @@ export class LwM2mDevServer extends EventEmitter {
       time: options.platform.time,
       log: options.platform.log,
       parameters: resolveParameters(options.coap),
-      endpointOf: (peer) => this.clientAt(peer)?.endpoint,
+      endpointOf: (peer) => this.clientAt(peer)?.endpoint ?? this.bootstrapRole?.endpointAt(peer),
       onViolation: (violation: Violation) => this.emit("violation", violation),
     });
     const transport = this.checker.wrap(new UdpTransport(options.platform.net, options.port ?? 5683));
     this.endpoint = new CoapEndpoint({ transport, time: options.platform.time, random: options.platform.random, parameters: options.coap, log: options.platform.log.child("coap") });
     this.endpoint.setHandler((exchange) => this.handle(exchange));
     this.expiryTimer = setInterval(() => this.expire(), 1000);
+    const bootstrap = options.bootstrap;
+    this.bootstrapRole = bootstrap && new BootstrapRole({
+      ...bootstrap,
+      platform: options.platform,
+      coap: options.coap,
+      checker: this.checker,
+      serverUri: () => `coap://127.0.0.1:${this.port}`,
+      onRecord: (record) => this.emitEvent({ type: "bootstrap", record }),
+    });
   }
 
   get port(): number {
     return this.endpoint.localPort;
+  }
+
+  /** The bootstrap server's UDP port; 0 without the bootstrap role (or before it is bound). */
+  get bootstrapPort(): number {
+    return this.bootstrapRole?.port ?? 0;
+  }
+
+  /** What the bootstrap role did for each client (the last MAX_BOOTSTRAP_RECORDS), oldest first. */
+  get bootstraps(): BootstrapRecord[] {
+    return this.bootstrapRole?.list() ?? [];
   }
 
   /** True in strict mode: Register/Update breaking a rule are refused. */
@@ -119,6 +131,7 @@ export class LwM2mDevServer extends EventEmitter {
     // one by one (reactively) would leave an EXCHANGE_LIFETIME timer each, keeping Node alive.
     this.observations.clear();
     this.endpoint.close();
+    this.bootstrapRole?.close();
   }
 
   /** The client registered at an address (the one heard from last, if several). */
@@ -252,18 +265,7 @@ export class LwM2mDevServer extends EventEmitter {
 
   /** Decodes a payload for display: values for TLV, SenML and text, text for link-format. */
   decode(path: LwM2mPath, code: number, format: number | undefined, payload: Uint8Array): DmResult {
-    const base = { code: codeString(code), success: codeClass(code) === 2, ...(format !== undefined ? { format } : {}), ...(payload.length ? { payloadHex: toHex(payload) } : {}) };
-    if (!payload.length) return base;
-    if (format === ContentFormat.LinkFormat || format === undefined || codeClass(code) !== 2) return { ...base, text: utf8Decode(payload) };
-    if (canonicalFormat(format) === ContentFormat.OctetStream && payload.every((byte) => byte >= 0x20 && byte < 0x7f)) return { ...base, text: utf8Decode(payload) };
-    try {
-      const lookup = (objectId: number, resourceId: number) => this.definitions.get(objectId)?.resource(resourceId);
-      const entries = decodeWrite(path, format, payload, lookup);
-      const textual = canonicalFormat(format) === ContentFormat.TextPlain ? { text: utf8Decode(payload) } : {};
-      return { ...base, ...textual, values: entries.map((entry) => ({ path: formatPath(entry.path), value: entry.value instanceof Uint8Array ? { hex: toHex(entry.value) } : entry.value })) };
-    } catch {
-      return canonicalFormat(format) === ContentFormat.TextPlain ? { ...base, text: utf8Decode(payload) } : base;
-    }
+    return decodeResult(this.definitions, path, code, format, payload);
   }
 
   read(endpoint: string, pathText: string, accept?: number): Promise<DmResult> {
@@ -285,15 +287,7 @@ export class LwM2mDevServer extends EventEmitter {
     if (path.resourceId === undefined) throw new Error("give a resource path, or a payload with its format");
     const definition = this.definitions.get(path.objectId)?.resource(path.resourceId);
     if (!definition) throw new Error(`resource ${pathText} is not in the standard definitions: give a payload and format`);
-    const typed = checkValue(definition, toResourceValue(value, definition.type));
-    const format = options.format ?? (definition.multiple && path.resourceInstanceId === undefined ? ContentFormat.LwM2mTlv : ContentFormat.TextPlain);
-    let payload: Uint8Array;
-    if (format === ContentFormat.LwM2mTlv) {
-      const entry = { path: path.resourceInstanceId === undefined && definition.multiple ? { ...path, resourceInstanceId: 0 } : path, value: typed, type: definition.type };
-      payload = encodeTlv(path, [entry], new Set(definition.multiple ? [definition.id] : []));
-    } else if (format === ContentFormat.SenmlJson) payload = encodeSenmlJson(path, [{ path, value: typed, type: definition.type }]);
-    else if (format === ContentFormat.OctetStream) payload = typed as Uint8Array;
-    else payload = encodeText(definition, typed);
+    const { format, payload } = encodeWriteValue(path, definition, value, options.format);
     return this.dm(endpoint, path, { method: options.partial ? Method.POST : Method.PUT, contentFormat: format, payload });
   }
 

@@ -30,7 +30,7 @@ export const BINDINGS: readonly string[] = Object.freeze(["U", "UQ", "S", "SQ", 
 const REGISTER_PARAMETERS: readonly string[] = Object.freeze(["ep", "lt", "lwm2m", "b", "sms", "Q"]);
 const UPDATE_PARAMETERS: readonly string[] = Object.freeze(["lt", "b", "sms", "Q"]);
 /** An Endpoint Client Name sits in the query `ep={name}`: RFC 3986 query characters, without "&", "=" or "%". */
-const ENDPOINT_NAME = /^[A-Za-z0-9\-._~!$'()*+,;:@/?]+$/;
+export const ENDPOINT_NAME = /^[A-Za-z0-9\-._~!$'()*+,;:@/?]+$/;
 const LIFETIME = /^[1-9][0-9]*$/;
 const MSISDN = /^\+?[0-9]{1,15}$/;
 
@@ -74,7 +74,7 @@ function checkParameter(parameter: QueryParameter, rule: string, version: string
 }
 
 /** Unknown and repeated parameters, then each value. */
-function checkParameters(parameters: readonly QueryParameter[], allowed: readonly string[], rule: string, operation: string, version: string | undefined): Problem[] {
+export function checkParameters(parameters: readonly QueryParameter[], allowed: readonly string[], rule: string, operation: string, version: string | undefined): Problem[] {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   for (const parameter of parameters) {

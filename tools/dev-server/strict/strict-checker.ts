@@ -2,8 +2,9 @@
  * The development server's conformance checker: every datagram from a client
  * is checked against RFC 7252, RFC 7641, RFC 6690 and the LwM2M TS; every
  * violation is counted, kept (the last MAX_KEPT_VIOLATIONS) and logged with
- * the rule it breaks. The server asks it about Register, Update and
- * De-register, which in strict mode it refuses with 4.00 when they break a rule.
+ * the rule it breaks. The server asks it about Register, Update,
+ * De-register and Bootstrap-Request, which in strict mode it refuses with
+ * 4.00 when they break a rule.
  */
 import type { Logger } from "../../../hal/log.js";
 import type { Time } from "../../../hal/time.js";
@@ -11,6 +12,7 @@ import { decodeMessage } from "../../../modules/coap/codec.js";
 import type { Peer } from "../../../modules/coap/message.js";
 import { exchangeLifetimeMs, type CoapParameters } from "../../../modules/coap/params.js";
 import type { CoapTransport } from "../../../modules/coap/transport.js";
+import { checkBootstrapRequest } from "./bootstrap-rules.js";
 import { CheckingTransport } from "./checking-transport.js";
 import { checkDatagram } from "./coap-syntax-rules.js";
 import { ExchangeTracker } from "./exchange-tracker.js";
@@ -35,7 +37,7 @@ const MAX_DIAGNOSTIC = 400;
 export class StrictChecker {
   readonly strict: boolean;
   private readonly violations: ViolationLog;
-  private readonly tracker: ExchangeTracker;
+  private readonly exchangeLifetimeMs: number;
   private readonly time: Time;
   private readonly log: Logger;
   private readonly endpointOf: (peer: Peer) => string | undefined;
@@ -45,19 +47,25 @@ export class StrictChecker {
     this.time = options.time;
     this.log = options.log;
     this.endpointOf = options.endpointOf;
-    this.tracker = new ExchangeTracker(exchangeLifetimeMs(options.parameters), options.time);
+    this.exchangeLifetimeMs = exchangeLifetimeMs(options.parameters);
     this.violations = new ViolationLog((violation) => {
       this.log.warn(describeViolation(violation));
       options.onViolation?.(violation);
     });
   }
 
-  /** The transport the server's CoAP endpoint should use: `transport`, with every datagram checked. */
+  /**
+   * The transport a CoAP endpoint of the server should use: `transport`, with
+   * every datagram checked. Each wrapped transport (the LwM2M port, the
+   * bootstrap port) tracks its own exchanges, as each endpoint numbers its
+   * own messages; the violations go to one list.
+   */
   wrap(transport: CoapTransport): CoapTransport {
+    const tracker = new ExchangeTracker(this.exchangeLifetimeMs, this.time);
     return new CheckingTransport(
       transport,
-      (data, peer) => this.guard(() => this.incoming(data, peer)),
-      (data, peer) => this.guard(() => this.outgoing(data, peer)),
+      (data, peer) => this.guard(() => this.incoming(tracker, data, peer)),
+      (data, peer) => this.guard(() => this.outgoing(tracker, data, peer)),
     );
   }
 
@@ -82,6 +90,11 @@ export class StrictChecker {
     return this.recordAll(checkDeregister(request), peer, endpoint);
   }
 
+  /** Checks a Bootstrap-Request (POST /bs); returns the problems (already recorded). */
+  checkBootstrapRequest(request: RegistrationRequest, peer: Peer, endpoint: string | undefined): Problem[] {
+    return this.recordAll(checkBootstrapRequest(request), peer, endpoint);
+  }
+
   /** Whether the server refuses a request with these problems (strict mode only). */
   refuses(problems: readonly Problem[]): boolean {
     return this.strict && problems.length > 0;
@@ -93,16 +106,16 @@ export class StrictChecker {
     return text.length > MAX_DIAGNOSTIC ? `${text.slice(0, MAX_DIAGNOSTIC - 1)}…` : text;
   }
 
-  private incoming(data: Uint8Array, peer: Peer): void {
+  private incoming(tracker: ExchangeTracker, data: Uint8Array, peer: Peer): void {
     const syntax = checkDatagram(data);
     const problems = [...syntax.problems];
-    if (syntax.message) problems.push(...this.tracker.inbound(syntax.message, data, peer));
+    if (syntax.message) problems.push(...tracker.inbound(syntax.message, data, peer));
     this.recordAll(problems, peer, this.endpointOf(peer));
   }
 
-  private outgoing(data: Uint8Array, peer: Peer): void {
+  private outgoing(tracker: ExchangeTracker, data: Uint8Array, peer: Peer): void {
     const decoded = decodeMessage(data);
-    if (decoded.ok) this.tracker.outbound(decoded.message, peer);
+    if (decoded.ok) tracker.outbound(decoded.message, peer);
   }
 
   private recordAll(problems: Problem[], peer: Peer, endpoint: string | undefined): Problem[] {
