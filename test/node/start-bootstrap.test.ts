@@ -92,7 +92,7 @@ afterAll(async () => {
 
 describe("npm start --bootstrap-mode client-initiated with the development server's bootstrap role", () => {
   test("provisioned by Delete /, Write /0 and /1, Finish; registers with the provisioned server; reports reach the observer of /19/0/0", async () => {
-    await waitUntil(() => events.some((e) => e.type === "registered" && e.endpoint === "bs-demo"), "the registration after bootstrap");
+    await waitUntil(() => events.some((e) => e.type === "registered" && e.endpoint === "bs-demo") && /registered with server \d+/.test(plain.output), "the registration after bootstrap");
     const record = server.bootstraps.find((r) => r.endpoint === "bs-demo")!;
     expect(record.status).toBe("finished");
     const operations = record.steps.map((s) => `${s.operation} ${s.path} ${s.code}`);
