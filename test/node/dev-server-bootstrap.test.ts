@@ -6,11 +6,13 @@
  * refuses a malformed Bootstrap-Request in strict mode.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { MemorySettingsStore } from "../../hal/common/memory-settings.js";
+import { BUILD_ROOT } from "../../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../../hal/host/node/node-platform.js";
 import { ContentFormat, Method, ResponseCode } from "../../modules/coap/constants.js";
 import { CoapEndpoint } from "../../modules/coap/endpoint.js";
@@ -175,5 +177,23 @@ describe("the development server's bootstrap role", () => {
     const peer = { address: "127.0.0.1", port: server.bootstrapPort };
     expect((await endpoint.requestAsync({ peer, method: Method.POST, path: "/rd", query: ["ep=raw"] })).code).toBe(ResponseCode.NotFound);
     expect((await endpoint.requestAsync({ peer, method: Method.GET, path: "/bs" })).code).toBe(ResponseCode.MethodNotAllowed);
+  });
+});
+
+describe("npm run dev-server -- --bootstrap-port", () => {
+  test("the command line starts the bootstrap role and names its address; \"bootstraps\" lists none yet", async () => {
+    const child = spawn(process.execPath, [path.join(BUILD_ROOT, "tools", "dev-server", "cli.js"), "--coap-port", "0", "--bootstrap-port", "0", "--http-port", "0"], { stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await waitUntil(() => /LwM2M server on coap:\/\/127\.0\.0\.1:\d+, bootstrap server on coap:\/\/127\.0\.0\.1:\d+ /.test(output), "the banner");
+      child.stdin!.write("bootstraps\n");
+      await waitUntil(() => /\(none\)/.test(output), "the bootstraps listing");
+      child.stdin!.write("quit\n");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 });
