@@ -7,6 +7,7 @@ import coapDefects from "./coap-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
+import lwm2mBootstrapDefects from "./lwm2m-bootstrap-defects.suite.js";
 import lwm2mClient from "./lwm2m-client.suite.js";
 import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
@@ -31,6 +32,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lwm2mClient,
   lwm2mDmDefects,
   lwm2mBootstrap,
+  lwm2mBootstrapDefects,
   agent,
   agentReportPath,
   agentLifecycle,
