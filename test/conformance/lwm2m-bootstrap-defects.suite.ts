@@ -237,6 +237,34 @@ export default suite("LwM2M bootstrap defects (issue 9)", (test) => {
     } finally {
       refusing.close();
     }
+    // Sequence mode: the factory server never answers, the client falls back to a bootstrap server that never answers either.
+    const deadServer = await openRawPeer(platform);
+    const deadBootstrap = await openRawPeer(platform);
+    const counting3 = countingPlatform(platform);
+    const lifecycle: LifecycleEvent[] = [];
+    const client = new LwM2mClient({
+      endpointName: "bs-defect-3",
+      transport: new UdpTransport(counting3.net),
+      time: counting3.time,
+      random: counting3.random,
+      log: counting3.log,
+      coap: { ...FAST, ackTimeoutMs: 20, maxRetransmit: 1 },
+      store: createStandardStore(),
+      settings: counting3.settings,
+      servers: [{ uri: `coap://127.0.0.1:${peerOf(deadServer.socket).port}`, lifetime: 60 }],
+      bootstrap: { uri: `coap://127.0.0.1:${peerOf(deadBootstrap.socket).port}`, mode: "sequence" },
+      bootstrapAfterFailures: 1,
+      onEvent: (event) => void lifecycle.push(event),
+    });
+    client.start();
+    try {
+      await deadBootstrap.waitFor(1, 3000);
+      await stopClient(platform, client);
+      await assertQuiet(platform, counting3, { events: [], lifecycle } as unknown as BootstrappedAgent, 1500);
+    } finally {
+      deadServer.close();
+      deadBootstrap.close();
+    }
   });
 
   test("defect 4: outside a bootstrap, Bootstrap-Finish and Bootstrap-Delete get 4.00 and change nothing", async ({ platform }) => {
