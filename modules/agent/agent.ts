@@ -102,9 +102,9 @@ export class AgentTiny {
     // The instances the agent reports and takes commands on are its own: a DM server may not delete them.
     binaryData.hooks = { deleting: (instance) => (instance.id === UPLINK_INSTANCE || instance.id === DOWNLINK_INSTANCE ? ResponseCode.MethodNotAllowed : undefined) };
     store.get(ObjectId.FirmwareUpdate)!.hooks = { deleting: () => ResponseCode.MethodNotAllowed };
-    for (const instanceId of [UPLINK_INSTANCE, DOWNLINK_INSTANCE]) {
-      const instance = binaryData.instance(instanceId) ?? binaryData.createInstance(instanceId);
-      if (instanceId === UPLINK_INSTANCE) instance.set(AppDataResource.Data, appData(new Uint8Array(0)), false);
+    // The agent's instances are owned: a bootstrap that deletes them (Delete "/") gets them back, bound again.
+    for (const instanceId of [UPLINK_INSTANCE, DOWNLINK_INSTANCE]) store.own(ObjectId.BinaryAppDataContainer, instanceId, (instance) => {
+      if (instanceId === UPLINK_INSTANCE) instance.set(AppDataResource.Data, appData(this.latest[ReportType.AppData] ?? new Uint8Array(0)), false);
       instance.bind(AppDataResource.Data, {
         write: (value) => {
           // Every data item the server wrote, in resource-instance order, with the /19 instance it arrived on.
@@ -116,14 +116,17 @@ export class AgentTiny {
           }
         },
       });
-    }
-    // No download in this build: every Package URI is refused with Update Result 9 (unsupported protocol).
-    this.firmware = new FirmwareUpdateStateMachine(store.get(ObjectId.FirmwareUpdate)!.createInstance(0), {
-      protocols: [],
-      startDownload: (_uri, done) => done(FirmwareUpdateResult.UnsupportedProtocol),
-      update: (done) => done(FirmwareUpdateResult.UpdateFailed),
     });
-    this.firmware.reportState(hooks.getFirmwareState?.() ?? 0);
+    store.own(ObjectId.FirmwareUpdate, 0, (instance) => {
+      const state = this.firmware?.state ?? hooks.getFirmwareState?.() ?? 0;
+      // No download in this build: every Package URI is refused with Update Result 9 (unsupported protocol).
+      this.firmware = new FirmwareUpdateStateMachine(instance, {
+        protocols: [],
+        startDownload: (_uri, done) => done(FirmwareUpdateResult.UnsupportedProtocol),
+        update: (done) => done(FirmwareUpdateResult.UpdateFailed),
+      });
+      this.firmware.reportState(state);
+    });
     const { iotServer, bootstrapServer } = this.params;
     const platform = this.platform;
     this.client = new LwM2mClient({

@@ -99,8 +99,8 @@ export function installDeviceHooks(store: ObjectStore, info: DeviceInfo, hooks: 
     if (read || write) device.bind(resourceId, { ...(read ? { read } : {}), ...(write ? { write } : {}) });
   }
 
-  if (hooks.getNetworkBearer || hooks.getSignalStrength) {
-    const connectivity = store.get(ObjectId.ConnectivityMonitoring)!.instance(0) ?? store.get(ObjectId.ConnectivityMonitoring)!.createInstance(0);
+  // Connectivity and Location are the device's own: a bootstrap that deletes them gets them back (ObjectStore.own).
+  if (hooks.getNetworkBearer || hooks.getSignalStrength) store.own(ObjectId.ConnectivityMonitoring, 0, (connectivity) => {
     const conn: [number, (() => ResourceContent | undefined) | undefined][] = [
       [ConnectivityMonitoringResource.NetworkBearer, hooks.getNetworkBearer && (() => hooks.getNetworkBearer!())],
       [ConnectivityMonitoringResource.AvailableNetworkBearer, hooks.getNetworkBearer && (() => list([hooks.getNetworkBearer!()]))],
@@ -111,9 +111,8 @@ export function installDeviceHooks(store: ObjectStore, info: DeviceInfo, hooks: 
       [ConnectivityMonitoringResource.CellId, hooks.getCellId && (() => hooks.getCellId!())],
     ];
     for (const [resourceId, read] of conn) if (read) connectivity.bind(resourceId, { read });
-  }
-  if (hooks.getLatitude && hooks.getLongitude) {
-    const location = store.get(ObjectId.Location)!.instance(0) ?? store.get(ObjectId.Location)!.createInstance(0);
+  });
+  if (hooks.getLatitude && hooks.getLongitude) store.own(ObjectId.Location, 0, (location) => {
     const loc: [number, (() => ResourceContent | undefined) | undefined][] = [
       [LocationResource.Latitude, () => hooks.getLatitude!()],
       [LocationResource.Longitude, () => hooks.getLongitude!()],
@@ -122,6 +121,6 @@ export function installDeviceHooks(store: ObjectStore, info: DeviceInfo, hooks: 
       [LocationResource.Speed, hooks.getSpeed && (() => hooks.getSpeed!())],
     ];
     for (const [resourceId, read] of loc) if (read) location.bind(resourceId, { read });
-  }
+  });
   return errors;
 }

@@ -7,11 +7,12 @@ import type { CoapEndpoint, ServerExchange } from "../coap/endpoint.js";
 import { peerKey, type Peer } from "../coap/message.js";
 import { AttributeStore } from "./attributes.js";
 import { retryDelayMs } from "./backoff.js";
+import type { OutgoingResponse } from "../coap/response.js";
 import { dispatchBootstrap } from "./bootstrap-dispatcher.js";
 import { saveBootstrapConfig } from "./bootstrap-store.js";
 import type { ObjectStore } from "./model/object-store.js";
-import { bootstrapAccountId } from "./operations/bootstrap.js";
-import type { DmContext } from "./operations/context.js";
+import { bootstrapAccountId, bootstrapInconsistency } from "./operations/bootstrap.js";
+import { status, type DmContext } from "./operations/context.js";
 import type { LifecycleEvent } from "./registration.js";
 import { numberOr, provisionBootstrapAccount, type BootstrapConfig } from "./server-accounts.js";
 import { resolvePeer, type Resolver, type ServerUri } from "./server-uri.js";
@@ -68,8 +69,18 @@ export class BootstrapClient {
     return !!this.peer && peerKey(this.peer) === peerKey(peer);
   }
 
+  /**
+   * A request from the bootstrap server. The interface is open while a
+   * bootstrap is under way: from begin() (the hold-off time included, when a
+   * server-initiated bootstrap is expected) until Finish is accepted or the
+   * bootstrap is given up; a DM server opens it with /1/x/9.
+   */
   handle(exchange: ServerExchange): void {
-    dispatchBootstrap(exchange, this.context, this.options.version, () => this.finished());
+    dispatchBootstrap(exchange, this.context, this.options.version, {
+      open: this.requested,
+      command: () => this.awaitFinish(),
+      finish: () => this.finish(),
+    });
   }
 
   /** Waits the hold-off time for a server-initiated bootstrap, then sends the Bootstrap-Request. */
@@ -85,6 +96,12 @@ export class BootstrapClient {
     this.clearTimer();
   }
 
+  /** The configuration a bootstrap left is unusable after all: bootstrap again after a back-off, with an error event. */
+  restart(reason: string): void {
+    this.requested = true;
+    this.retry(reason);
+  }
+
   private request(): void {
     const peer = this.peer;
     if (!peer) return this.retry("the bootstrap server address is not resolved");
@@ -95,8 +112,13 @@ export class BootstrapClient {
       if (!this.requested) return;
       if (error) return this.retry(error.message);
       if (response!.code !== ResponseCode.Changed) return this.retry(`Bootstrap-Request answered ${codeString(response!.code)}`);
-      this.arm(this.config.finishTimeoutMs ?? DEFAULT_BOOTSTRAP_FINISH_TIMEOUT_MS, () => this.retry("no Bootstrap-Finish in time"));
+      this.awaitFinish();
     });
+  }
+
+  /** Bootstrap-Finish must come within the deadline after the last command (or after the Bootstrap-Request). */
+  private awaitFinish(): void {
+    this.arm(this.config.finishTimeoutMs ?? DEFAULT_BOOTSTRAP_FINISH_TIMEOUT_MS, () => this.retry("no Bootstrap-Finish in time"));
   }
 
   private retry(message: string): void {
@@ -119,12 +141,24 @@ export class BootstrapClient {
     this.timer = undefined;
   }
 
-  /** Bootstrap-Finish accepted: keep the configuration, then let the client register. */
-  private finished(): void {
-    this.clearTimer();
+  /**
+   * Bootstrap-Finish: the configuration must be consistent, usable and
+   * kept before the 2.04 leaves; otherwise 4.06 says why and the bootstrap
+   * server may correct it (the deadline for Finish still runs). On success
+   * the instances the application owns come back, and the interface closes.
+   */
+  private finish(): OutgoingResponse {
+    const store = this.options.store;
+    const settings = this.options.settings;
+    const problem = bootstrapInconsistency(store) ?? (settings ? saveBootstrapConfig(store, settings) : undefined);
+    if (problem) {
+      this.options.log?.warn(`Bootstrap-Finish refused: ${problem}`);
+      return status(ResponseCode.NotAcceptable, problem);
+    }
+    store.restoreOwned();
     this.requested = false;
     this.attempt = 0;
-    if (this.options.settings) saveBootstrapConfig(this.options.store, this.options.settings);
-    this.options.onFinished();
+    this.arm(0, () => this.options.onFinished());
+    return { code: ResponseCode.Changed };
   }
 }

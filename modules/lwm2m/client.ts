@@ -284,6 +284,10 @@ export class LwM2mClient {
   private bootstrapFinished(): void {
     for (const session of this.sessions) session.stop(false);
     this.sessions = this.buildSessions();
+    if (this.sessions.length === 0) {
+      if (this.started) this.bootstrap?.restart("the bootstrapped configuration has no usable server account");
+      return;
+    }
     this.options.onEvent?.({ type: "bootstrapped", servers: this.sessions.map((session) => session.shortServerId) });
     if (this.started) for (const session of this.sessions) session.connect();
   }

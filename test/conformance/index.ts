@@ -9,6 +9,7 @@ import coapEndpoint from "./coap-endpoint.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lifecycleSoak from "./lifecycle-soak.suite.js";
+import lwm2mBootstrapDefects from "./lwm2m-bootstrap-defects.suite.js";
 import lwm2mClient from "./lwm2m-client.suite.js";
 import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
@@ -41,6 +42,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lwm2mAccessControl,
   lwm2mBlock1Uplink,
   lwm2mBootstrap,
+  lwm2mBootstrapDefects,
   agent,
   agentReportPath,
   agentLifecycle,

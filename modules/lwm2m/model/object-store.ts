@@ -188,11 +188,59 @@ export class LwM2mObject {
   }
 }
 
+/** Most instances the application may own (see ObjectStore.own). */
+export const MAX_OWNED_INSTANCES = 32;
+
+interface OwnedInstance {
+  readonly objectId: number;
+  readonly instanceId: number;
+  readonly setup: (instance: ObjectInstance) => void;
+  /** The instance `setup` last ran on. */
+  current: ObjectInstance;
+}
+
 /** All objects of the client: the one place object instances live. */
 export class ObjectStore {
   private readonly objects = new Map<number, LwM2mObject>();
   private readonly valueListeners: ChangeListener[] = [];
   private readonly structureListeners: ChangeListener[] = [];
+  private readonly owned: OwnedInstance[] = [];
+
+  /**
+   * An instance the application owns (its reports, its commands, its
+   * hooks): created now if missing, and `setup` binds it. A bootstrap server
+   * may delete or replace it (Bootstrap-Delete "/"); restoreOwned() then
+   * brings it back and runs `setup` on the instance that is there now.
+   */
+  own(objectId: number, instanceId: number, setup: (instance: ObjectInstance) => void): ObjectInstance {
+    const object = this.objects.get(objectId);
+    if (!object) throw new RangeError(`object ${objectId} is not registered`);
+    if (this.owned.some((entry) => entry.objectId === objectId && entry.instanceId === instanceId)) throw new RangeError(`${formatPath({ objectId, instanceId })} is already owned`);
+    if (this.owned.length >= MAX_OWNED_INSTANCES) throw new RangeError(`at most ${MAX_OWNED_INSTANCES} owned instances`);
+    const instance = object.instance(instanceId) ?? object.createInstance(instanceId);
+    setup(instance);
+    this.owned.push({ objectId, instanceId, setup, current: instance });
+    return instance;
+  }
+
+  /** Re-creates the owned instances a bootstrap removed, and binds the ones it replaced; returns how many needed it. */
+  restoreOwned(): number {
+    let restored = 0;
+    for (const entry of this.owned) {
+      const object = this.objects.get(entry.objectId)!;
+      let instance = object.instance(entry.instanceId);
+      if (instance === entry.current) continue;
+      if (!instance) {
+        // A single-instance object may hold another id now: the bootstrap server's instance stands.
+        if (!object.definition.multiple && object.instanceIds().length > 0) continue;
+        instance = object.createInstance(entry.instanceId);
+      }
+      entry.current = instance;
+      entry.setup(instance);
+      restored++;
+    }
+    return restored;
+  }
 
   /** Adds an object from its definition. */
   add(definition: ObjectDefinition): LwM2mObject {
