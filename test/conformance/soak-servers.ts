@@ -1,4 +1,4 @@
-import { ContentFormat, Method, ResponseCode } from "../../modules/coap/constants.js";
+import { ContentFormat, MessageType, Method, ResponseCode } from "../../modules/coap/constants.js";
 import { CoapEndpoint, type ObserveHandle, type ServerExchange } from "../../modules/coap/endpoint.js";
 import { utf8Decode, type Peer } from "../../modules/coap/message.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
@@ -110,15 +110,14 @@ export class SoakLwm2mServer {
   private observeUplink(peer: Peer): void {
     const endpoint = this.endpoint;
     if (!endpoint) return;
-    let responded = false;
     const path = `/${ObjectId.BinaryAppDataContainer}/0/${AppDataResource.Data}`;
     const handle = endpoint.observe({ peer, path }, (error, response) => {
       if (error || response!.code !== ResponseCode.Content) {
         if (this.observation === handle) this.observation = undefined;
         return;
       }
-      if (responded) this.received.push(utf8Decode(response!.payload));
-      responded = true;
+      // The observe response comes piggybacked; notifications come as CON or NON, and may overtake it on a reordering network.
+      if (response!.type !== MessageType.Acknowledgement) this.received.push(utf8Decode(response!.payload));
     });
     this.observation = handle;
   }
