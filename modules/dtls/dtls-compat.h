@@ -47,9 +47,11 @@
 
 /* mbedtls 4.0 draws randomness from PSA itself; earlier versions take an RNG per configuration. */
 #if DTLS_RNG_IS_PSA
+	#define DTLS_RANDOM(rng, buffer, length) ((void)(rng), psa_generate_random((buffer), (length)))
 	#define DTLS_CONF_RNG(conf, rng) ((void)(conf), (void)(rng))
 	#define DTLS_COOKIE_SETUP(cookie, rng) mbedtls_ssl_cookie_setup(cookie)
 #else
+	#define DTLS_RANDOM(rng, buffer, length) mbedtls_ctr_drbg_random((rng), (buffer), (length))
 	#define DTLS_CONF_RNG(conf, rng) mbedtls_ssl_conf_rng((conf), mbedtls_ctr_drbg_random, (rng))
 	#define DTLS_COOKIE_SETUP(cookie, rng) mbedtls_ssl_cookie_setup((cookie), mbedtls_ctr_drbg_random, (rng))
 #endif

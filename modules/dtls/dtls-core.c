@@ -1,10 +1,10 @@
 #include "dtls-core.h"
 #include "dtls-compat.h"
+#include "dtls-shared.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define SERVER_CACHE_ENTRIES 16
 #define MAX_DATAGRAM 16384
 #define APP_BUFFER 2048
 
@@ -37,83 +37,6 @@ struct dtls_session {
 	int suites[DTLS_MAX_SUITES + 1];
 	dtls_stats stats;
 };
-
-/* One random generator for every session: Debian's entropy context alone is about 38 KB. */
-static struct {
-	int ready;
-#if !DTLS_RNG_IS_PSA
-	mbedtls_entropy_context entropy;
-	mbedtls_ctr_drbg_context drbg;
-#endif
-	mbedtls_ssl_cookie_ctx cookie;
-	mbedtls_ssl_cache_context cache;
-	int live_sessions;
-	int live_resumes;
-} *shared;
-
-int dtls_global_init(void)
-{
-	static const char personalization[] = "xs-lwm2m dtls";
-	if (shared)
-		return 0;
-	shared = calloc(1, sizeof(*shared));
-	if (!shared)
-		return -1;
-#if DTLS_RNG_IS_PSA
-	if (psa_crypto_init() != PSA_SUCCESS)
-		goto fail;
-	void* rng = NULL;
-#else
-	mbedtls_entropy_init(&shared->entropy);
-	mbedtls_ctr_drbg_init(&shared->drbg);
-	if (mbedtls_ctr_drbg_seed(&shared->drbg, mbedtls_entropy_func, &shared->entropy,
-			(const unsigned char*)personalization, sizeof(personalization) - 1) != 0)
-		goto fail;
-	void* rng = &shared->drbg;
-#endif
-	(void)personalization;
-	mbedtls_ssl_cookie_init(&shared->cookie);
-	if (DTLS_COOKIE_SETUP(&shared->cookie, rng) != 0)
-		goto fail;
-	mbedtls_ssl_cache_init(&shared->cache);
-	mbedtls_ssl_cache_set_max_entries(&shared->cache, SERVER_CACHE_ENTRIES);
-	shared->ready = 1;
-	return 0;
-fail:
-	dtls_global_release();
-	return -1;
-}
-
-void dtls_global_release(void)
-{
-	if (!shared || shared->live_sessions || shared->live_resumes)
-		return;
-	if (shared->ready) {
-		mbedtls_ssl_cookie_free(&shared->cookie);
-		mbedtls_ssl_cache_free(&shared->cache);
-	}
-#if !DTLS_RNG_IS_PSA
-	mbedtls_ctr_drbg_free(&shared->drbg);
-	mbedtls_entropy_free(&shared->entropy);
-#endif
-	free(shared);
-	shared = NULL;
-}
-
-int dtls_live_sessions(void)
-{
-	return shared ? shared->live_sessions : 0;
-}
-
-int dtls_live_resumes(void)
-{
-	return shared ? shared->live_resumes : 0;
-}
-
-int dtls_connection_id_supported(void)
-{
-	return DTLS_HAS_CONNECTION_ID;
-}
 
 static int bio_send(void* context, const unsigned char* data, size_t length)
 {
@@ -177,7 +100,7 @@ static dtls_status configure(dtls_session* session, const dtls_options* options)
 	if (mbedtls_ssl_config_defaults(conf, endpoint, MBEDTLS_SSL_TRANSPORT_DATAGRAM, MBEDTLS_SSL_PRESET_DEFAULT) != 0)
 		return DTLS_ERROR_INTERNAL;
 #if !DTLS_RNG_IS_PSA
-	DTLS_CONF_RNG(conf, &shared->drbg);
+	DTLS_CONF_RNG(conf, dtls_shared()->rng);
 #endif
 	mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 	int count = 0;
@@ -203,8 +126,8 @@ static dtls_status configure(dtls_session* session, const dtls_options* options)
 	}
 	else {
 		mbedtls_ssl_conf_psk_cb(conf, psk_lookup, session);
-		mbedtls_ssl_conf_dtls_cookies(conf, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check, &shared->cookie);
-		mbedtls_ssl_conf_session_cache(conf, &shared->cache, mbedtls_ssl_cache_get, mbedtls_ssl_cache_set);
+		mbedtls_ssl_conf_dtls_cookies(conf, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check, &dtls_shared()->cookie);
+		mbedtls_ssl_conf_session_cache(conf, &dtls_shared()->cache, mbedtls_ssl_cache_get, mbedtls_ssl_cache_set);
 	}
 #if DTLS_HAS_CONNECTION_ID
 	if (options->connection_id)
@@ -229,7 +152,7 @@ dtls_status dtls_session_new(const dtls_options* options, const dtls_io* io, dtl
 	mbedtls_ssl_init(&session->ssl);
 	mbedtls_ssl_config_init(&session->conf);
 	session->allocated = 1;
-	shared->live_sessions++;
+	dtls_shared()->live_sessions++;
 	dtls_status status = configure(session, options);
 	if (status == DTLS_STATUS_HANDSHAKING && mbedtls_ssl_setup(&session->ssl, &session->conf) != 0)
 		status = DTLS_ERROR_NO_MEMORY;
@@ -256,7 +179,7 @@ dtls_status dtls_session_new(const dtls_options* options, const dtls_io* io, dtl
 #if DTLS_HAS_CONNECTION_ID
 		if (options->connection_id) {
 			unsigned char own[4];
-			mbedtls_ctr_drbg_random(&shared->drbg, own, sizeof(own));
+			DTLS_RANDOM(dtls_shared()->rng, own, sizeof(own));
 			mbedtls_ssl_set_cid(&session->ssl, MBEDTLS_SSL_CID_ENABLED, own, sizeof(own));
 		}
 #endif
@@ -281,7 +204,7 @@ static void release(dtls_session* session)
 	session->inbound = NULL;
 	free(session->peer_id);
 	session->peer_id = NULL;
-	shared->live_sessions--;
+	dtls_shared()->live_sessions--;
 }
 
 static dtls_status fail(dtls_session* session, dtls_status status, int library_error)
@@ -518,7 +441,7 @@ dtls_resume* dtls_resume_take(dtls_session* session)
 		free(resume);
 		return NULL;
 	}
-	shared->live_resumes++;
+	dtls_shared()->live_resumes++;
 	return resume;
 }
 
@@ -528,27 +451,6 @@ void dtls_resume_free(dtls_resume* resume)
 		return;
 	mbedtls_ssl_session_free(&resume->session);
 	free(resume);
-	shared->live_resumes--;
+	dtls_shared()->live_resumes--;
 	dtls_global_release();
-}
-
-const char* dtls_status_name(dtls_status status)
-{
-	switch (status) {
-	case DTLS_STATUS_HANDSHAKING: return "handshaking";
-	case DTLS_STATUS_CONNECTED: return "connected";
-	case DTLS_STATUS_OPEN: return "open";
-	case DTLS_STATUS_PEER_CLOSED: return "peer-closed";
-	case DTLS_STATUS_CLOSED: return "closed";
-	case DTLS_ERROR_HANDSHAKE_FAILED: return "handshake-failed";
-	case DTLS_ERROR_HANDSHAKE_TIMEOUT: return "handshake-timeout";
-	case DTLS_ERROR_FATAL_ALERT: return "fatal-alert";
-	case DTLS_ERROR_SESSION_LOST: return "session-lost";
-	case DTLS_ERROR_SEND: return "send-failed";
-	case DTLS_ERROR_NO_MEMORY: return "no-memory";
-	case DTLS_ERROR_BAD_CONFIG: return "bad-config";
-	case DTLS_ERROR_NOT_CONNECTED: return "not-connected";
-	case DTLS_ERROR_TOO_LARGE: return "too-large";
-	default: return "internal";
-	}
 }
