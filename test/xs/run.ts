@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     },
   });
   const worker = xsnapWorkerBinary();
-  process.stdout.write(`Conformance suites inside XS (${worker.dtls ? "xsnap-worker with the DTLS binding" : "stock xsnap-worker, no DTLS: the dtls suite skips"}):\n`);
+  process.stdout.write(`Conformance suites inside XS (${worker.dtls ? "xsnap-worker with the DTLS binding" : `stock xsnap-worker; no DTLS, the dtls suite skips: ${worker.missing ?? ""}`}):\n`);
   const timer = setTimeout(() => {
     crash = `no result within ${RUN_TIMEOUT_MS / 1000} s`;
     done();

@@ -12,6 +12,8 @@ export interface XsnapWorkerBinary {
   readonly path: string;
   /** The worker links the DTLS binding (modules/dtls), built by tools/native/build-xs-worker.sh. */
   readonly dtls: boolean;
+  /** Why the DTLS worker is not there, as the install step recorded it. */
+  readonly missing?: string;
 }
 
 /**
@@ -22,7 +24,9 @@ export function xsnapWorkerBinary(): XsnapWorkerBinary {
   const platformDir = process.platform === "darwin" ? "mac" : "lin";
   const dtlsWorker = path.join(REPO_ROOT, "build-native", "xsnap-dtls", "bin", platformDir, "release", "xsnap-worker");
   if (process.env["XS_DTLS_WORKER"] !== "off" && fs.existsSync(dtlsWorker)) return { path: dtlsWorker, dtls: true };
-  return { path: stockWorkerPath(platformDir), dtls: false };
+  const status = path.join(REPO_ROOT, "build-native", "xsnap-dtls.status");
+  const missing = fs.existsSync(status) ? fs.readFileSync(status, "utf8").trim() : "it was not built (npm run build:worker)";
+  return { path: stockWorkerPath(platformDir), dtls: false, missing };
 }
 
 /** Path of the xsnap-worker binary the host runs (see xsnapWorkerBinary). */
