@@ -17,7 +17,9 @@ export type HalErrorCode =
   | "out-of-range"
   | "corrupt"
   | "power-loss"
-  | "busy";
+  | "busy"
+  /** A secure transport (DTLS) failed: handshake, alert, lost session. */
+  | "secure-connection";
 
 export class HalError extends Error {
   readonly code: HalErrorCode;

@@ -1,3 +1,4 @@
+import type { DtlsEngine } from "./dtls.js";
 import type { Logger } from "./log.js";
 import type { MemoryBudget } from "./memory.js";
 import type { AsyncMutex } from "./mutex.js";
@@ -20,6 +21,8 @@ export interface Platform {
   readonly memory: MemoryBudget;
   readonly settings: SettingsStore;
   readonly firmware: FirmwareStorage;
+  /** DTLS through mbedtls; absent where the build does not link the binding (Node, the stock XS worker). */
+  readonly dtls?: DtlsEngine;
   createMutex(name: string, maxWaiters?: number): AsyncMutex;
   /** Registers work to run before the platform stops (SIGINT on the host). */
   onStop(handler: (done: () => void) => void): void;

@@ -6,6 +6,7 @@ import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
+import dtls from "./dtls.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lifecycleSoak from "./lifecycle-soak.suite.js";
@@ -36,6 +37,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   coapEndpoint,
   coapDefects,
   coapDedupDefects,
+  dtls,
   lwm2mClient,
   lwm2mDmDefects,
   lwm2mObserveDefects,

@@ -42,6 +42,7 @@ const OPTIONS: ts.CompilerOptions = {
     "hal/port": ["./hal/moddable/port.ts"],
     "hal/moddable/port": ["./hal/moddable/port.ts"],
     rng: ["./hal/moddable/typings/rng.d.ts"],
+    "dtls/engine": ["./modules/dtls/engine.d.ts"],
   },
 };
 

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { FirmwareHost, BUILD_ROOT } from "../../hal/host/node/firmware-host.js";
+import { xsnapWorkerBinary } from "../../hal/host/node/xs-worker.js";
 
 const RUN_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -48,7 +49,8 @@ async function main(): Promise<number> {
       done();
     },
   });
-  process.stdout.write("Conformance suites inside XS (xsnap-worker):\n");
+  const worker = xsnapWorkerBinary();
+  process.stdout.write(`Conformance suites inside XS (${worker.dtls ? "xsnap-worker with the DTLS binding" : `stock xsnap-worker; no DTLS, the dtls suite skips: ${worker.missing ?? ""}`}):\n`);
   const timer = setTimeout(() => {
     crash = `no result within ${RUN_TIMEOUT_MS / 1000} s`;
     done();

@@ -12,7 +12,7 @@ import { FileBlockDevice } from "./file-block-device.js";
 import { FileSettingsStore } from "./file-settings.js";
 import { NodeNet } from "./node-net.js";
 import { NodeTime } from "./node-time.js";
-import { describeExit, XsWorker, type XsReply } from "./xs-worker.js";
+import { describeExit, XsWorker, xsnapWorkerBinary, type XsReply } from "./xs-worker.js";
 
 /** The compiled project root (build/), three folders above this file. */
 export const BUILD_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -56,8 +56,9 @@ export class WorkerExitedError extends Error {}
 /**
  * Runs the firmware inside the XS engine (xsnap-worker) with Node performing
  * its I/O. The worker's current folder holds two generated modules that stand
- * where Moddable's build puts them: "mc/config" (the configuration) and
- * "hal/port" (the host port).
+ * where Moddable's build puts them: "mc/config" (the configuration),
+ * "hal/port" (the host port) and "dtls/engine" (the DTLS binding, when the
+ * worker links it).
  */
 export class FirmwareHost {
   readonly net: NodeNet | FaultyNet;
@@ -113,7 +114,7 @@ export class FirmwareHost {
    * imported by a script that reports the outcome through the bridge.
    */
   async start(): Promise<XsReply> {
-    writeGeneratedModules(this.runDir, this.options.config ?? {});
+    writeGeneratedModules(this.runDir, this.options.config ?? {}, xsnapWorkerBinary().dtls);
     const worker = new XsWorker({ cwd: this.runDir, handler: this.server.handle });
     this.worker = worker;
     this.server.attach(worker);
@@ -199,10 +200,15 @@ function importAndReport(entry: string): string {
 })();`;
 }
 
-function writeGeneratedModules(runDir: string, config: FirmwareConfig): void {
+function writeGeneratedModules(runDir: string, config: FirmwareConfig, dtlsWorker: boolean): void {
   fs.mkdirSync(path.join(runDir, "mc"), { recursive: true });
   fs.mkdirSync(path.join(runDir, "hal"), { recursive: true });
   fs.writeFileSync(path.join(runDir, "mc", "config"), `export default Object.freeze(${JSON.stringify({ file: { root: runDir }, ...config })});\n`);
   const port = path.join(BUILD_ROOT, "hal", "host", "xs", "port.js");
   fs.writeFileSync(path.join(runDir, "hal", "port"), `export * from ${JSON.stringify(port)};\n`);
+  // The stock worker cannot load a module with host functions: it gets no engine.
+  fs.mkdirSync(path.join(runDir, "dtls"), { recursive: true });
+  const native = path.join(BUILD_ROOT, "modules", "dtls", "native.js");
+  const engine = dtlsWorker ? `export { dtlsEngine } from ${JSON.stringify(native)};\n` : "export const dtlsEngine = undefined;\n";
+  fs.writeFileSync(path.join(runDir, "dtls", "engine"), engine);
 }

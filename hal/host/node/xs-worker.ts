@@ -3,12 +3,41 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+
+/** The repository root: build/hal/host/node/ is four folders below it. */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+
+export interface XsnapWorkerBinary {
+  readonly path: string;
+  /** The worker links the DTLS binding (modules/dtls), built by tools/native/build-xs-worker.sh. */
+  readonly dtls: boolean;
+  /** Why the DTLS worker is not there, as the install step recorded it. */
+  readonly missing?: string;
+}
+
+/**
+ * The worker to run: the one with the DTLS binding when `npm install` could
+ * build it (XS_DTLS_WORKER=off forces the stock one), else @agoric/xsnap's own.
+ */
+export function xsnapWorkerBinary(): XsnapWorkerBinary {
+  const platformDir = process.platform === "darwin" ? "mac" : "lin";
+  const dtlsWorker = path.join(REPO_ROOT, "build-native", "xsnap-dtls", "bin", platformDir, "release", "xsnap-worker");
+  if (process.env["XS_DTLS_WORKER"] !== "off" && fs.existsSync(dtlsWorker)) return { path: dtlsWorker, dtls: true };
+  const status = path.join(REPO_ROOT, "build-native", "xsnap-dtls.status");
+  const missing = fs.existsSync(status) ? fs.readFileSync(status, "utf8").trim() : "it was not built (npm run build:worker)";
+  return { path: stockWorkerPath(platformDir), dtls: false, missing };
+}
+
+/** Path of the xsnap-worker binary the host runs (see xsnapWorkerBinary). */
+export function xsnapWorkerPath(): string {
+  return xsnapWorkerBinary().path;
+}
 
 /** Path of the xsnap-worker binary that `npm install` builds from @agoric/xsnap. */
-export function xsnapWorkerPath(): string {
+function stockWorkerPath(platformDir: string): string {
   const require = createRequire(import.meta.url);
   const packageDir = path.dirname(require.resolve("@agoric/xsnap/package.json"));
-  const platformDir = process.platform === "darwin" ? "mac" : "lin";
   const binary = path.join(packageDir, "xsnap-native", "xsnap", "build", "bin", platformDir, "release", "xsnap-worker");
   if (!fs.existsSync(binary)) {
     throw new Error(`XS engine not built: ${binary} is missing. Run "npm install" (it compiles XS; it needs make and a C compiler).`);
