@@ -344,18 +344,21 @@ export default suite("LwM2M bootstrap defects (issue 9)", (test) => {
   });
 
   test("defect 7: after deinit no timer, socket, event or log line remains (queue mode, bootstrap retry)", async ({ platform }) => {
-    const dm = await openTestServer(platform);
-    const counting = countingPlatform(platform);
-    const bs = await openBootstrapServer(platform, [{ uri: `coap://127.0.0.1:${dm.endpoint.localPort}`, ssid: 101 }]);
-    const queued = bindBootstrapAgent(counting, bs.uri, { binding: "UQ", queueIdleMs: 100 });
-    try {
-      await waitFor(platform, () => dm.registrations.length === 1, 5000, "registration");
-      await sleep(platform, 50);
-      await queued.close();
-      await assertQuiet(platform, counting, queued, 500);
-    } finally {
-      bs.close();
-      dm.close();
+    // Deinit while the queue-mode client listens (idle timer armed), then while it sleeps.
+    for (const awakeFor of [50, 400]) {
+      const dm = await openTestServer(platform);
+      const counting = countingPlatform(platform);
+      const bs = await openBootstrapServer(platform, [{ uri: `coap://127.0.0.1:${dm.endpoint.localPort}`, ssid: 101 }]);
+      const queued = bindBootstrapAgent(counting, bs.uri, { binding: "UQ", queueIdleMs: 100 });
+      try {
+        await waitFor(platform, () => dm.registrations.length === 1, 5000, "registration");
+        await sleep(platform, awakeFor);
+        await queued.close();
+        await assertQuiet(platform, counting, queued, 500);
+      } finally {
+        bs.close();
+        dm.close();
+      }
     }
     const refusing = await openBootstrapServer(platform, [], ResponseCode.InternalServerError);
     const counting2 = countingPlatform(platform);
