@@ -9,6 +9,15 @@ import type { VirtualPlatform } from "./virtual-platform.js";
 
 const NO_SEC = 3;
 
+/** A CoAP endpoint bound to `port` of the virtual network, answering with `handler`. */
+function listenOn(platform: VirtualPlatform, port: number, handler: (exchange: ServerExchange) => void): CoapEndpoint {
+  const transport = new UdpTransport(platform.net, port);
+  transport.listen(() => undefined);
+  const endpoint = new CoapEndpoint({ transport, time: platform.time, random: platform.random });
+  endpoint.setHandler(handler);
+  return endpoint;
+}
+
 /**
  * The LwM2M server of the soak test: a registration directory that observes
  * /19/0/0 after every Register (and after an Update when it has no live
@@ -42,10 +51,7 @@ export class SoakLwm2mServer {
   }
 
   open(): void {
-    const transport = new UdpTransport(this.platform.net, this.port);
-    transport.listen(() => undefined);
-    this.endpoint = new CoapEndpoint({ transport, time: this.platform.time, random: this.platform.random });
-    this.endpoint.setHandler((exchange) => this.handle(exchange));
+    this.endpoint = listenOn(this.platform, this.port, (exchange) => this.handle(exchange));
   }
 
   close(): void {
@@ -170,10 +176,7 @@ export class SoakBootstrapServer {
   }
 
   open(): void {
-    const transport = new UdpTransport(this.platform.net, this.port);
-    transport.listen(() => undefined);
-    this.endpoint = new CoapEndpoint({ transport, time: this.platform.time, random: this.platform.random });
-    this.endpoint.setHandler((exchange) => {
+    this.endpoint = listenOn(this.platform, this.port, (exchange) => {
       const { method, path, peer } = exchange.request;
       if (method !== Method.POST || path.length !== 1 || path[0] !== "bs") return exchange.respond({ code: ResponseCode.NotFound });
       this.requests++;
