@@ -56,6 +56,20 @@
 	#define DTLS_COOKIE_SETUP(cookie, rng) mbedtls_ssl_cookie_setup((cookie), mbedtls_ctr_drbg_random, (rng))
 #endif
 
+/* One request of the random generator (CTR-DRBG caps a request at 1024 bytes; PSA has no such cap worth relying on). */
+#define DTLS_RANDOM_CHUNK 256
+
+/*
+ * Hosted builds (the XS worker, the simulator) may run several XS machines in
+ * threads of one process (mcsim runs two): each thread gets its own shared
+ * state. Devices run one machine; their toolchains need not offer TLS.
+ */
+#if defined(__linux__) || defined(__APPLE__)
+	#define DTLS_THREAD_LOCAL __thread
+#else
+	#define DTLS_THREAD_LOCAL
+#endif
+
 /* The send callback's failure code (defined by net_sockets.h, which device builds may leave out). */
 #ifndef MBEDTLS_ERR_NET_SEND_FAILED
 	#define MBEDTLS_ERR_NET_SEND_FAILED -0x004E
