@@ -36,7 +36,7 @@ const ENV = {
 /** mcconfig -d -m -p lin -t build in `dir` into OUT/<name>; retried once from a clean app folder (a TypeScript change breaks old ones). */
 function build(dir: string, name: string, config: string[]): { status: number | null; log: string; so: string } {
   const out = path.join(OUT, name);
-  const run = () => spawnSync("mcconfig", ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, ...config], { cwd: dir, env: ENV, encoding: "utf8", timeout: 900000 });
+  const run = () => (fs.mkdirSync(out, { recursive: true }), spawnSync("mcconfig", ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, ...config], { cwd: dir, env: ENV, encoding: "utf8", timeout: 900000 }));
   let result = run();
   if (result.status !== 0) {
     fs.rmSync(out, { recursive: true, force: true });
