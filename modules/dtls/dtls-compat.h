@@ -8,7 +8,7 @@
 #ifndef DTLS_COMPAT_H
 #define DTLS_COMPAT_H
 
-/* ESP-IDF's mbedtls component is compiled with its own configuration; struct layouts follow it. */
+/* ESP-IDF's mbedtls component is compiled with its own configuration; struct layouts follow it (its port/include folder comes from manifest.json). */
 #if defined(ESP_PLATFORM) && !defined(MBEDTLS_CONFIG_FILE)
 	#define MBEDTLS_CONFIG_FILE "mbedtls/esp_config.h"
 #endif
