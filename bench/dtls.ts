@@ -18,7 +18,10 @@ export type DtlsOutcome =
 
 export async function measureDtls(): Promise<DtlsOutcome> {
   const worker = xsnapWorkerBinary();
-  if (!worker.dtls) return { kind: "skipped", reason: `no XS worker with the DTLS binding (${worker.missing ?? "not built"}; npm run build:worker)` };
+  if (!worker.dtls) {
+    const why = process.env["XS_DTLS_WORKER"] === "off" ? "XS_DTLS_WORKER=off" : (worker.missing ?? "it was not built");
+    return { kind: "skipped", reason: `no XS worker with the DTLS binding: ${why}` };
+  }
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-dtls-"));
   let results: Record<string, unknown> | undefined;
   let skipped: string | undefined;
