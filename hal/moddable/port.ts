@@ -1,3 +1,5 @@
+// The mbedtls binding (modules/dtls/native.js) where the target links it; hal/moddable/no-dtls elsewhere.
+import { dtlsEngine, dtlsRandom } from "dtls/engine";
 import { FlashFirmwareStorage } from "../common/flash-firmware-storage.js";
 import { HalError } from "../errors.js";
 import { isLogLevel, Logger, type LogLevel } from "../log.js";
@@ -19,6 +21,8 @@ const SETTINGS_DOMAIN = "lwm2m";
  * The Moddable port. The manifest picks the platform files: ECMA-419 flash
  * and key-value storage on ESP32 and Zephyr, Preference and RAM on the
  * simulator. The target's mc/config supplies `platform` and `fotaPartition`.
+ * Where the target links the mbedtls binding (hal/moddable/manifest.json),
+ * the port offers DTLS and takes its random bytes from mbedtls's CTR-DRBG.
  */
 export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform => {
   const time = new ModdableTime();
@@ -29,11 +33,12 @@ export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform
     name: `moddable/${typeof config["platform"] === "string" ? config["platform"] : "device"}`,
     log: new Logger(createTraceSink(), time, level),
     time,
-    random: moddableRandom,
+    random: moddableRandom(dtlsRandom),
     net: new ModdableNet(),
     memory: new MemoryBudget(DEFAULT_MEMORY_POOLS),
     settings: createSettingsStore(SETTINGS_DOMAIN),
     firmware: new FlashFirmwareStorage(openFirmwareBlockDevice(partition)),
+    ...(dtlsEngine ? { dtls: dtlsEngine } : {}),
     createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters),
     // A device has no SIGINT: stop handlers run only when the application calls them.
     onStop: () => undefined,

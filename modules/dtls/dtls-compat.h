@@ -8,7 +8,7 @@
 #ifndef DTLS_COMPAT_H
 #define DTLS_COMPAT_H
 
-/* ESP-IDF's mbedtls component is compiled with its own configuration; struct layouts follow it. */
+/* ESP-IDF's mbedtls component is compiled with its own configuration; struct layouts follow it (its port/include folder comes from manifest.json). */
 #if defined(ESP_PLATFORM) && !defined(MBEDTLS_CONFIG_FILE)
 	#define MBEDTLS_CONFIG_FILE "mbedtls/esp_config.h"
 #endif
@@ -54,6 +54,20 @@
 	#define DTLS_RANDOM(rng, buffer, length) mbedtls_ctr_drbg_random((rng), (buffer), (length))
 	#define DTLS_CONF_RNG(conf, rng) mbedtls_ssl_conf_rng((conf), mbedtls_ctr_drbg_random, (rng))
 	#define DTLS_COOKIE_SETUP(cookie, rng) mbedtls_ssl_cookie_setup((cookie), mbedtls_ctr_drbg_random, (rng))
+#endif
+
+/* One request of the random generator (CTR-DRBG caps a request at 1024 bytes; PSA has no such cap worth relying on). */
+#define DTLS_RANDOM_CHUNK 256
+
+/*
+ * Hosted builds (the XS worker, the simulator) may run several XS machines in
+ * threads of one process (mcsim runs two): each thread gets its own shared
+ * state. Devices run one machine; their toolchains need not offer TLS.
+ */
+#if defined(__linux__) || defined(__APPLE__)
+	#define DTLS_THREAD_LOCAL __thread
+#else
+	#define DTLS_THREAD_LOCAL
 #endif
 
 /* The send callback's failure code (defined by net_sockets.h, which device builds may leave out). */

@@ -1,42 +1,13 @@
 #include "dtls-core.h"
 #include "dtls-compat.h"
 #include "dtls-shared.h"
+#include "dtls-session.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_DATAGRAM 16384
 #define APP_BUFFER 2048
-
-typedef enum { STATE_NEW, STATE_HANDSHAKING, STATE_OPEN, STATE_CLOSED, STATE_FAILED } session_state;
-typedef enum { DIRECTION_NONE, DIRECTION_OUT, DIRECTION_IN } direction;
-
-struct dtls_resume {
-	mbedtls_ssl_session session;
-};
-
-struct dtls_session {
-	mbedtls_ssl_context ssl;
-	mbedtls_ssl_config conf;
-	dtls_io io;
-	dtls_role role;
-	session_state state;
-	int timer_state;
-	int busy;
-	int delivering;
-	int close_pending;
-	int retransmitting;
-	int full_handshake_seen;
-	int allocated;
-	direction last_direction;
-	uint8_t* inbound;
-	uint8_t* peer_id;
-	size_t peer_id_length;
-	size_t inbound_length;
-	int inbound_ready;
-	int suites[DTLS_MAX_SUITES + 1];
-	dtls_stats stats;
-};
 
 static int bio_send(void* context, const unsigned char* data, size_t length)
 {
@@ -412,45 +383,5 @@ void dtls_session_free(dtls_session* session)
 	session->io.set_timer = NULL;
 	release(session);
 	free(session);
-	dtls_global_release();
-}
-
-void dtls_session_stats(const dtls_session* session, dtls_stats* stats)
-{
-	*stats = session->stats;
-}
-
-size_t dtls_session_max_plaintext(dtls_session* session)
-{
-	if (!session->allocated || session->state != STATE_OPEN)
-		return 0;
-	int payload = mbedtls_ssl_get_max_out_record_payload(&session->ssl);
-	return payload > 0 ? (size_t)payload : 0;
-}
-
-dtls_resume* dtls_resume_take(dtls_session* session)
-{
-	if (session->role != DTLS_ROLE_CLIENT || !session->allocated || session->state != STATE_OPEN)
-		return NULL;
-	dtls_resume* resume = calloc(1, sizeof(*resume));
-	if (!resume)
-		return NULL;
-	mbedtls_ssl_session_init(&resume->session);
-	if (mbedtls_ssl_get_session(&session->ssl, &resume->session) != 0) {
-		mbedtls_ssl_session_free(&resume->session);
-		free(resume);
-		return NULL;
-	}
-	dtls_shared()->live_resumes++;
-	return resume;
-}
-
-void dtls_resume_free(dtls_resume* resume)
-{
-	if (!resume)
-		return;
-	mbedtls_ssl_session_free(&resume->session);
-	free(resume);
-	dtls_shared()->live_resumes--;
 	dtls_global_release();
 }

@@ -98,6 +98,12 @@ typedef struct {
 int dtls_global_init(void);
 /* Frees the shared state once no session is left. */
 void dtls_global_release(void);
+/*
+ * Fills `buffer` from the shared generator (CTR-DRBG seeded by the platform's
+ * entropy source; PSA's generator with mbedtls 4.0); 0 on success. The
+ * generator then stays for the life of the process (thread on hosts).
+ */
+int dtls_random_fill(uint8_t* buffer, size_t length);
 int dtls_live_sessions(void);
 int dtls_live_resumes(void);
 /* Whether this mbedtls was built with DTLS Connection ID (RFC 9146 or its draft). */

@@ -8,7 +8,7 @@
 #define SERVER_CACHE_ENTRIES 16
 
 /* One random generator for every session: Debian's entropy context alone is about 38 KB. */
-static dtls_shared_state* shared;
+static DTLS_THREAD_LOCAL dtls_shared_state* shared;
 
 dtls_shared_state* dtls_shared(void)
 {
@@ -51,7 +51,7 @@ fail:
 
 void dtls_global_release(void)
 {
-	if (!shared || shared->live_sessions || shared->live_resumes)
+	if (!shared || shared->live_sessions || shared->live_resumes || shared->pinned)
 		return;
 	if (shared->ready) {
 		mbedtls_ssl_cookie_free(&shared->cookie);
@@ -63,6 +63,21 @@ void dtls_global_release(void)
 #endif
 	free(shared);
 	shared = NULL;
+}
+
+int dtls_random_fill(uint8_t* buffer, size_t length)
+{
+	if (dtls_global_init() != 0)
+		return -1;
+	shared->pinned = 1;
+	while (length > 0) {
+		size_t chunk = length < DTLS_RANDOM_CHUNK ? length : DTLS_RANDOM_CHUNK;
+		if (DTLS_RANDOM(shared->rng, buffer, chunk) != 0)
+			return -1;
+		buffer += chunk;
+		length -= chunk;
+	}
+	return 0;
 }
 
 int dtls_live_sessions(void)

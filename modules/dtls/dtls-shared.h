@@ -17,6 +17,8 @@ typedef struct {
 	mbedtls_ssl_cache_context cache;
 	int live_sessions;
 	int live_resumes;
+	/* The random source of the platform uses the generator: keep it for the life of the machine. */
+	int pinned;
 } dtls_shared_state;
 
 /* NULL until dtls_global_init() succeeds. */

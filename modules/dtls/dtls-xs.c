@@ -321,3 +321,14 @@ void xs_dtls_connection_id_supported(xsMachine* the)
 {
 	xsmcSetBoolean(xsResult, dtls_connection_id_supported());
 }
+
+/* randomFill(view): bytes from the shared CTR-DRBG (PSA with mbedtls 4.0) into an ArrayBuffer or a view. */
+void xs_dtls_random_fill(xsMachine* the)
+{
+	void* bytes;
+	xsUnsignedValue count;
+	xsmcGetBufferWritable(xsArg(0), &bytes, &count);
+	/* No script runs during the fill: the bytes cannot move. */
+	if (dtls_random_fill(bytes, count) != 0)
+		xsUnknownError("DTLS: the random generator failed");
+}

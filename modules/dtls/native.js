@@ -16,6 +16,7 @@ function liveSessions() @ "xs_dtls_live_sessions";
 function liveResumes() @ "xs_dtls_live_resumes";
 function heapInUse() @ "xs_dtls_heap_in_use";
 function connectionIdSupported() @ "xs_dtls_connection_id_supported";
+function randomFill(target) @ "xs_dtls_random_fill";
 
 // C calls back onSend/onTimer/onData/onPskLookup on the session only while one
 // of its host functions runs; they forward to the callbacks given.
@@ -45,4 +46,13 @@ export const dtlsEngine = Object.freeze({
 	liveResumes,
 	heapInUse,
 	connectionIdSupported,
+});
+
+// Random bytes from the engine's shared CTR-DRBG, seeded by the platform's
+// entropy source (PSA's generator with mbedtls 4.0): the Moddable port's
+// random source where the binding is linked.
+export const dtlsRandom = Object.freeze({
+	fill(target) {
+		randomFill(target);
+	},
 });
