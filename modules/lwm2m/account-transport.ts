@@ -49,6 +49,8 @@ export class AccountTransport implements CoapTransport {
   private recordReceiver: ((data: Uint8Array, peer: Peer) => void) | undefined;
   private errorHandler: ((error: HalError) => void) | undefined;
   private listening = false;
+  /** After close(), records the DTLS sessions still send (a close_notify held back during a delivery) are dropped, not sent from a new socket. */
+  private closed = false;
 
   constructor(options: AccountTransportOptions) {
     this.options = options;
@@ -86,6 +88,7 @@ export class AccountTransport implements CoapTransport {
   listen(onDatagram: (data: Uint8Array, peer: Peer) => void, onError?: (error: HalError) => void): void {
     this.receiver = onDatagram;
     this.errorHandler = onError;
+    this.closed = false;
     this.ensureListening();
   }
 
@@ -116,6 +119,7 @@ export class AccountTransport implements CoapTransport {
     if (this.dtls) this.dtls.close();
     this.inner.close();
     this.listening = false;
+    this.closed = true;
   }
 
   private isSecure(peer: Peer): boolean {
@@ -143,7 +147,9 @@ export class AccountTransport implements CoapTransport {
       get localPort() {
         return inner.localPort;
       },
-      send: (data, peer) => inner.send(data, peer),
+      send: (data, peer) => {
+        if (!this.closed) inner.send(data, peer);
+      },
       listen: (onDatagram) => {
         this.recordReceiver = onDatagram;
       },

@@ -182,8 +182,11 @@ export class LwM2mClient {
     let pending = this.sessions.length + 1;
     const finished = () => {
       if (--pending > 0) return;
-      this.endpoint.close();
-      done();
+      // On a later turn: a DTLS close_notify held back while the last answer was being delivered goes out before the socket closes.
+      this.options.time.setTimer(0, () => {
+        this.endpoint.close();
+        done();
+      });
     };
     for (const session of this.sessions) session.stop(true, finished);
     finished();
@@ -245,6 +248,12 @@ export class LwM2mClient {
   /** LwM2M 1.1 Send of the values at `paths` to one server (the first by default). */
   send(paths: readonly LwM2mPath[], done: (error: Error | undefined) => void, shortServerId?: number): void {
     sendValues(this.endpoint, this.options.time, this.session(shortServerId), paths, done);
+  }
+
+  /** The state of the DTLS session with a server now; undefined when none is up (a plain server, or the session ended). */
+  secureSessionState(shortServerId?: number): string | undefined {
+    const peer = this.session(shortServerId)?.peer;
+    return peer ? this.transport.sessionState(peer) : undefined;
   }
 
   /** Counters of the DTLS session with a server (the current one, else the last that connected); undefined for a plain one. */

@@ -122,3 +122,4 @@ export class PskServerTransport implements CoapTransport {
     return entry;
   }
 }
+
