@@ -121,25 +121,12 @@ export class LwM2mClient {
       parameters: options.coap,
       ...(options.memory ? { memory: options.memory } : {}),
     });
-    const restored = options.settings && options.bootstrap ? loadBootstrapConfig(this.store, options.settings) : false;
-    if (restored) options.log?.info("using the configuration of the last bootstrap");
-    else (options.servers ?? []).forEach((server, index) => provisionServer(this.store, server, index, this.transport.dtlsAvailable));
-    if (options.bootstrap) {
-      this.bootstrap = new BootstrapClient(options.bootstrap, restored, {
-        endpoint: this.endpoint,
-        time: options.time,
-        random: options.random,
-        log: options.log,
-        store: this.store,
-        endpointName: options.endpointName,
-        version: this.version,
-        settings: options.settings,
-        resolve: options.resolve,
-        dtlsAvailable: this.transport.dtlsAvailable,
-        transport: this.transport,
-        onEvent: (event) => this.options.onEvent?.(event),
-        onFinished: () => this.bootstrapFinished(),
-      });
+    try {
+      this.bootstrap = this.provision(options);
+    } catch (error) {
+      // A configuration refused here (a bad URI, coaps:// without a PSK or without DTLS) leaves no socket open.
+      this.endpoint.close();
+      throw error;
     }
     this.sessions = this.buildSessions();
     this.endpoint.setHandler((exchange) => {
@@ -153,6 +140,29 @@ export class LwM2mClient {
       for (const session of this.sessions) session.observations.valueChanged(path);
     });
     this.store.onStructureChanged(() => this.structureChanged());
+  }
+
+  /** Factory accounts (unless a bootstrapped configuration was restored) and the bootstrap client; throws RangeError on a refused configuration. */
+  private provision(options: LwM2mClientOptions): BootstrapClient | undefined {
+    const restored = options.settings && options.bootstrap ? loadBootstrapConfig(this.store, options.settings) : false;
+    if (restored) options.log?.info("using the configuration of the last bootstrap");
+    else (options.servers ?? []).forEach((server, index) => provisionServer(this.store, server, index, this.transport.dtlsAvailable));
+    if (!options.bootstrap) return undefined;
+    return new BootstrapClient(options.bootstrap, restored, {
+      endpoint: this.endpoint,
+      time: options.time,
+      random: options.random,
+      log: options.log,
+      store: this.store,
+      endpointName: options.endpointName,
+      version: this.version,
+      settings: options.settings,
+      resolve: options.resolve,
+      dtlsAvailable: this.transport.dtlsAvailable,
+      transport: this.transport,
+      onEvent: (event) => this.options.onEvent?.(event),
+      onFinished: () => this.bootstrapFinished(),
+    });
   }
 
   private get version(): "1.0" | "1.1" {
