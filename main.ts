@@ -45,13 +45,19 @@ function run(platform: Platform): void {
   log.info(`${settings.server ? `server ${settings.server}` : "server from the bootstrap server"}, endpoint "${settings.endpoint}", lifetime ${settings.lifetime} s, binding ${settings.binding}, bootstrap mode ${settings.bootstrapMode}${settings.bootstrap ? ` (bootstrap server ${settings.bootstrap})` : ""}; report every ${settings.reportIntervalMs} ms`);
   if (settings.ignoredServer) log.warn(`server ${settings.ignoredServer} is ignored in client-initiated mode: the bootstrap server provisions the LwM2M server`);
   if (settings.ignoredBootstrap) log.warn(`bootstrap server ${settings.ignoredBootstrap} is ignored in factory mode`);
-  const credentials = settings.psk ? { pskId: settings.pskId!, psk: settings.psk } : {};
+  // The one PSK goes to whichever server is coaps:// (DTLS); the settings checked that there is one.
+  const credentialsFor = (uri: string) => (settings.psk && uri.startsWith("coaps://") ? { uri, pskId: settings.pskId!, psk: settings.psk } : { uri });
   const params: AgentParams = {
     server: { binding: settings.binding, lifetime: settings.lifetime, storingCount: 8, bootstrapMode: settings.bootstrapMode, holdOffTime: 0 },
-    ...(settings.server ? { iotServer: { uri: settings.server, ...credentials } } : {}),
-    ...(settings.bootstrap ? { bootstrapServer: { uri: settings.bootstrap } } : {}),
+    ...(settings.server ? { iotServer: credentialsFor(settings.server) } : {}),
+    ...(settings.bootstrap ? { bootstrapServer: credentialsFor(settings.bootstrap) } : {}),
   };
+  if (settings.psk) log.info(`DTLS PSK identity "${settings.pskId}"${platform.dtls ? "" : ", but this build has no DTLS"}`);
   const agent = AgentTiny.init(params, platform, {
+    dtls: {
+      ...(settings.dtlsHandshakeMinMs ? { handshakeMinMs: settings.dtlsHandshakeMinMs } : {}),
+      ...(settings.dtlsHandshakeMaxMs ? { handshakeMaxMs: settings.dtlsHandshakeMaxMs } : {}),
+    },
     onLifecycle: (event) => {
       if (event.type === "registered") log.info(`registered with server ${event.shortServerId} at ${event.location}`);
       else if (event.type === "error") log.warn(`registration problem (${event.reason}${event.temporary ? `, retry in ${Math.round((event.retryInMs ?? 0) / 1000)} s` : ", halted"}): ${event.message}`);

@@ -15,7 +15,7 @@ import { parsePathString, pathContains, type LwM2mPath } from "../lwm2m/path.js"
 import type { LifecycleEvent } from "../lwm2m/registration.js";
 import { AgentCode, AgentEvent, MAX_REPORT_DATA_LEN, ReportType, SendStatus } from "./constants.js";
 import { installDeviceHooks, type DeviceHooks } from "./device-hooks.js";
-import { AgentError, validateDeviceInfo, validateParams, type AgentParams, type DeviceInfo, type ServerParams } from "./params.js";
+import { AgentError, checkDtlsAvailable, pskOf, validateDeviceInfo, validateParams, type AgentParams, type DeviceInfo, type ServerParams } from "./params.js";
 import { ReportQueue, type DataReport, type QueuedReport } from "./report-queue.js";
 
 export type AgentEventListener = (event: AgentEvent, arg?: number) => void;
@@ -28,6 +28,13 @@ export interface AgentOptions {
   readonly transport?: CoapTransport;
   /** Queue mode (binding UQ): how long without traffic before the client stops listening (default 93 s). */
   readonly queueIdleMs?: number;
+  /**
+   * DTLS handshake retransmission timers for coaps:// servers (RFC 6347):
+   * the first interval, doubled on each retransmission up to the largest,
+   * after which the handshake is given up. Default 1 s and 60 s. NB-IoT links
+   * with seconds of latency want more: Agent Tiny used 4 s and 240 s.
+   */
+  readonly dtls?: { readonly handshakeMinMs?: number; readonly handshakeMaxMs?: number };
 }
 
 /** Where each ReportType goes, indexed by the type: /5/0/3 (Firmware Update State) and /19/0/0 (uplink data). */
@@ -77,7 +84,9 @@ export class AgentTiny {
 
   /** atiny_init: checks every parameter; throws AgentError(ARG_INVALID) naming the first bad one. */
   static init(params: AgentParams, platform: Platform, options: AgentOptions = {}): AgentTiny {
-    return new AgentTiny(platform, params, validateParams(params), options);
+    const server = validateParams(params);
+    checkDtlsAvailable(params, platform?.dtls !== undefined);
+    return new AgentTiny(platform, params, server, options);
   }
 
   /** The LwM2M client, once bound. */
@@ -141,9 +150,10 @@ export class AgentTiny {
       store,
       coap: this.options.coap,
       ...(this.options.queueIdleMs !== undefined ? { queueIdleMs: this.options.queueIdleMs } : {}),
-      ...(this.server.bootstrapMode !== "client-initiated" && iotServer ? { servers: [{ uri: iotServer.uri, lifetime: this.server.lifetime, binding: this.server.binding }] } : {}),
+      ...(platform.dtls ? { dtls: { engine: platform.dtls, ...this.options.dtls } } : {}),
+      ...(this.server.bootstrapMode !== "client-initiated" && iotServer ? { servers: [{ uri: iotServer.uri, psk: pskOf(iotServer), lifetime: this.server.lifetime, binding: this.server.binding }] } : {}),
       ...(this.server.bootstrapMode !== "factory" && bootstrapServer
-        ? { bootstrap: { uri: bootstrapServer.uri, mode: this.server.bootstrapMode, holdOffSeconds: this.server.holdOffTime } }
+        ? { bootstrap: { uri: bootstrapServer.uri, psk: pskOf(bootstrapServer), mode: this.server.bootstrapMode, holdOffSeconds: this.server.holdOffTime } }
         : {}),
       onEvent: (event) => this.lifecycle(event),
       onSubscribed: (path, subscribed) => {

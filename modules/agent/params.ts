@@ -1,5 +1,6 @@
 import type { BootstrapMode } from "../lwm2m/client.js";
 import { parseServerUri } from "../lwm2m/server-uri.js";
+import { utf8Encode } from "./text.js";
 import { AgentCode, DEFAULT_STORING_COUNT, MAX_STORING_COUNT } from "./constants.js";
 
 /** atiny_security_param_t: a server address and its PSK credentials (PSK bytes, not a C string). */
@@ -65,7 +66,20 @@ function checkSecurity(which: string, security: SecurityParams | undefined, requ
     throw new AgentError(AgentCode.ArgInvalid, `${which}.psk must be 1..${PSK_MAX} bytes`);
   }
   if (uri.secure !== hasKey) throw new AgentError(AgentCode.ArgInvalid, `${which}: coaps:// needs a PSK and a PSK needs coaps://`);
-  if (uri.secure) throw new AgentError(AgentCode.ArgInvalid, `${which}: DTLS (coaps://) is not available in this build yet`);
+}
+
+/** A coaps:// server needs the platform's DTLS engine (Platform.dtls). */
+export function checkDtlsAvailable(params: AgentParams, dtlsAvailable: boolean): void {
+  for (const [which, security] of [["iotServer", params.iotServer], ["bootstrapServer", params.bootstrapServer]] as const) {
+    if (security && !dtlsAvailable && parseServerUri(security.uri)?.secure) {
+      throw new AgentError(AgentCode.ArgInvalid, `${which}: coaps:// needs DTLS, and this build has no DTLS (the platform offers no DTLS engine)`);
+    }
+  }
+}
+
+/** The client's PSK account settings of a server: the identity as UTF-8 bytes, the key as given. */
+export function pskOf(security: SecurityParams): { identity: Uint8Array; key: Uint8Array } | undefined {
+  return security.pskId !== undefined && security.psk ? { identity: utf8Encode(security.pskId), key: security.psk.slice() } : undefined;
 }
 
 /** Validates atiny_init's parameters (Agent Tiny crashes on a missing binding and measures binary PSKs with strlen; this does neither). */

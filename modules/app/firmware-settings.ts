@@ -15,8 +15,12 @@ export interface FirmwareSettings {
   /** A bootstrap server that was configured but is not used (factory mode). */
   readonly ignoredBootstrap: string | undefined;
   readonly bootstrapMode: BootstrapMode;
+  /** DTLS PSK identity and key, for whichever of the server and the bootstrap server is coaps://. */
   readonly pskId: string | undefined;
   readonly psk: Uint8Array | undefined;
+  /** DTLS handshake retransmission timers (RFC 6347 initial and largest interval); undefined keeps 1 s and 60 s. */
+  readonly dtlsHandshakeMinMs: number | undefined;
+  readonly dtlsHandshakeMaxMs: number | undefined;
   readonly reportIntervalMs: number;
 }
 
@@ -30,13 +34,15 @@ export const SETTING_KEYS = Object.freeze({
   bootstrapMode: "app.bsMode",
   pskId: "app.pskId",
   psk: "app.psk",
+  dtlsHandshakeMin: "app.dtlsMin",
+  dtlsHandshakeMax: "app.dtlsMax",
   reportInterval: "app.report",
 });
 
 /** Agent Tiny's bootstrap modes, as `bootstrapMode` takes them. */
 export const BOOTSTRAP_MODES: readonly BootstrapMode[] = Object.freeze(["factory", "client-initiated", "sequence"]);
 
-export const DEFAULTS = Object.freeze({ server: "coap://127.0.0.1:5683", endpoint: "xs-lwm2m-demo", lifetime: 300, binding: "U", reportInterval: 5000 });
+export const DEFAULTS = Object.freeze({ server: "coap://127.0.0.1:5683", secureServer: "coaps://127.0.0.1:5684", endpoint: "xs-lwm2m-demo", lifetime: 300, binding: "U", reportInterval: 5000 });
 
 function pick(config: FirmwareConfig, settings: SettingsStore, name: keyof typeof SETTING_KEYS): string | undefined {
   const fromConfig = config[name];
@@ -70,8 +76,17 @@ export function readFirmwareSettings(config: FirmwareConfig, settings: SettingsS
   const server = pick(config, settings, "server");
   const bootstrap = pick(config, settings, "bootstrap");
   const bootstrapMode = readBootstrapMode(config, settings, bootstrap);
+  const usedServer = bootstrapMode === "client-initiated" ? undefined : server ?? (pskId === undefined ? DEFAULTS.server : DEFAULTS.secureServer);
+  checkCredentials(pskId !== undefined, [usedServer, bootstrapMode === "factory" ? undefined : bootstrap]);
+  const [dtlsHandshakeMinMs, dtlsHandshakeMaxMs] = (["dtlsHandshakeMin", "dtlsHandshakeMax"] as const).map((name) => {
+    const text = pick(config, settings, name);
+    const value = text === undefined ? undefined : Number(text);
+    if (value !== undefined && !(Number.isInteger(value) && value >= 100)) throw new RangeError(`${name} must be a whole number of milliseconds, at least 100`);
+    return value;
+  });
+  if (dtlsHandshakeMinMs !== undefined && dtlsHandshakeMaxMs !== undefined && dtlsHandshakeMinMs > dtlsHandshakeMaxMs) throw new RangeError("dtlsHandshakeMin must not exceed dtlsHandshakeMax");
   return {
-    server: bootstrapMode === "client-initiated" ? undefined : server ?? DEFAULTS.server,
+    server: usedServer,
     ignoredServer: bootstrapMode === "client-initiated" ? server : undefined,
     endpoint: pick(config, settings, "endpoint") ?? DEFAULTS.endpoint,
     lifetime,
@@ -81,6 +96,8 @@ export function readFirmwareSettings(config: FirmwareConfig, settings: SettingsS
     bootstrapMode,
     pskId,
     psk: pskText === undefined ? undefined : hexBytes(pskText, "psk"),
+    dtlsHandshakeMinMs,
+    dtlsHandshakeMaxMs,
     reportIntervalMs,
   };
 }
@@ -93,4 +110,11 @@ function readBootstrapMode(config: FirmwareConfig, settings: SettingsStore, boot
   if (!known) throw new RangeError(`bootstrapMode must be factory, client-initiated or sequence, got "${mode}"`);
   if (known !== "factory" && !bootstrap) throw new RangeError(`bootstrapMode ${known} needs a bootstrap server (bootstrap=coap://HOST:PORT)`);
   return known;
+}
+
+/** A PSK goes with a coaps:// server or bootstrap server, and a coaps:// one needs the PSK (only PSK mode is supported). */
+function checkCredentials(hasPsk: boolean, uris: readonly (string | undefined)[]): void {
+  const secure = uris.filter((uri): uri is string => uri !== undefined && uri.startsWith("coaps://"));
+  if (hasPsk && secure.length === 0) throw new RangeError("pskId and psk need a coaps:// server or bootstrap server (DTLS)");
+  if (!hasPsk && secure.length > 0) throw new RangeError(`${secure[0]} is coaps://: give pskId and psk (DTLS PSK mode)`);
 }

@@ -4,7 +4,7 @@ import type { Time } from "../../hal/time.js";
 import { peerKey, type Peer } from "../coap/message.js";
 import type { CoapTransport } from "../coap/transport.js";
 import { DtlsError } from "./errors.js";
-import { DtlsSession, type DtlsSessionStats, type DtlsSuite } from "./session.js";
+import { DtlsSession, type DtlsSessionState, type DtlsSessionStats, type DtlsSuite } from "./session.js";
 
 /** A PSK identity and key (1 to 64 bytes). */
 export interface PskCredentials {
@@ -29,12 +29,20 @@ export interface DtlsTransportOptions {
   readonly maxPeers?: number;
   /** Datagrams held per peer while its handshake runs; more are refused (queue-full). */
   readonly maxQueuedPerPeer?: number;
+  /** A session failed or its peer closed it: when given, told here with the peer instead of through listen()'s onError. */
+  readonly onPeerError?: (peer: Peer, error: DtlsError) => void;
 }
 
 export const DTLS_TRANSPORT_DEFAULTS = Object.freeze({ maxPeers: 4, maxQueuedPerPeer: 4 });
 
 /** Record expansion: header 13 + CCM_8 nonce 8 and tag 8; CBC: IV 16, HMAC-SHA256 32, padding up to 16. */
 const OVERHEAD = Object.freeze({ TLS_PSK_WITH_AES_128_CCM_8: 29, TLS_PSK_WITH_AES_128_CBC_SHA256: 77 });
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 interface PeerEntry {
   readonly peer: Peer;
@@ -92,6 +100,8 @@ export class DtlsTransport implements CoapTransport {
       entry.session.write(data);
       return;
     }
+    // A CoAP retransmission of a datagram that still waits for the handshake is not queued twice.
+    if (entry.queue.some((queued) => sameBytes(queued, data))) return;
     if (entry.queue.length >= (this.options.maxQueuedPerPeer ?? DTLS_TRANSPORT_DEFAULTS.maxQueuedPerPeer)) {
       throw new DtlsError("queue-full");
     }
@@ -105,6 +115,11 @@ export class DtlsTransport implements CoapTransport {
     if (!entry) return;
     this.peers.delete(key);
     entry.session.close();
+  }
+
+  /** The state of the session with `peer` now; undefined when there is none (never connected, closed or failed). */
+  sessionState(peer: Peer): DtlsSessionState | undefined {
+    return this.peers.get(peerKey(peer))?.session.state;
   }
 
   /** Counters of the session with `peer` (the current one, else the last that connected). */
@@ -161,7 +176,7 @@ export class DtlsTransport implements CoapTransport {
       },
       onConnected: () => this.connected(key, session, queue),
       onData: (plaintext) => this.receiver?.(plaintext, peer),
-      onError: (error) => this.failed(key, session, error),
+      onError: (error) => this.failed(peer, session, error),
     });
     const entry = { peer, session, queue };
     this.peers.set(key, entry);
@@ -189,7 +204,8 @@ export class DtlsTransport implements CoapTransport {
     }
   }
 
-  private failed(key: string, session: DtlsSession, error: DtlsError): void {
+  private failed(peer: Peer, session: DtlsSession, error: DtlsError): void {
+    const key = peerKey(peer);
     const entry = this.peers.get(key);
     if (entry?.session === session) {
       this.peers.delete(key);
@@ -200,7 +216,8 @@ export class DtlsTransport implements CoapTransport {
       session.forgetResumption();
       this.resumable.delete(key);
     }
-    this.errorHandler?.(error);
+    if (this.options.onPeerError) this.options.onPeerError(peer, error);
+    else this.errorHandler?.(error);
   }
 
   /** Map order is use order: re-inserting marks a peer as most recently used. */

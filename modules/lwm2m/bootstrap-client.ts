@@ -13,7 +13,9 @@ import { saveBootstrapConfig } from "./bootstrap-store.js";
 import type { ObjectStore } from "./model/object-store.js";
 import { bootstrapAccountId, bootstrapInconsistency } from "./operations/bootstrap.js";
 import { status, type DmContext } from "./operations/context.js";
-import type { LifecycleEvent } from "./registration.js";
+import type { LifecycleErrorReason, LifecycleEvent } from "./registration.js";
+import { currentSecurity, type AccountSecurity } from "./account-security.js";
+import type { AccountTransport } from "./account-transport.js";
 import { numberOr, provisionBootstrapAccount, type BootstrapConfig } from "./server-accounts.js";
 import { resolvePeer, type Resolver, type ServerUri } from "./server-uri.js";
 import { ObjectId } from "./objects/object-ids.js";
@@ -31,6 +33,10 @@ export interface BootstrapClientOptions {
   readonly version: "1.0" | "1.1";
   readonly settings?: SettingsStore;
   readonly resolve?: Resolver;
+  /** Whether PSK accounts (coaps://) can be used: the client has a DTLS engine. */
+  readonly dtlsAvailable: boolean;
+  /** Routes the bootstrap server plain or over DTLS, as its account says. */
+  readonly transport: AccountTransport;
   readonly onEvent: (event: LifecycleEvent) => void;
   /** Bootstrap-Finish was accepted and the configuration kept. */
   readonly onFinished: () => void;
@@ -51,11 +57,14 @@ export class BootstrapClient {
   private peer: Peer | undefined;
   private timer: TimerHandle | undefined;
   private attempt = 0;
+  /** Counts Bootstrap-Requests, so the answer to one given up (its DTLS session failed) is ignored. */
+  private requestSerial = 0;
+  private cancelRequest: (() => void) | undefined;
 
   constructor(config: BootstrapConfig, restored: boolean, options: BootstrapClientOptions) {
     this.config = config;
     this.options = options;
-    this.uri = provisionBootstrapAccount(options.store, config, restored);
+    this.uri = provisionBootstrapAccount(options.store, config, restored, options.dtlsAvailable);
     const time = options.time;
     this.context = { store: options.store, shortServerId: 0, bootstrap: true, attributes: new AttributeStore(), log: options.log, defer: (action) => void time.setTimer(0, action) };
   }
@@ -67,6 +76,29 @@ export class BootstrapClient {
 
   isPeer(peer: Peer): boolean {
     return !!this.peer && peerKey(this.peer) === peerKey(peer);
+  }
+
+  /** The bootstrap server's peer, once resolved. */
+  get serverPeer(): Peer | undefined {
+    return this.peer;
+  }
+
+  /** How the bootstrap server's own Security instance says to reach it. */
+  security(): AccountSecurity | undefined {
+    return currentSecurity(this.options.store, bootstrapAccountId(this.options.store));
+  }
+
+  /** The DTLS session with the bootstrap server failed: a Bootstrap-Request under way is retried with back-off. */
+  connectionFailed(message: string): void {
+    if (!this.requested || !this.cancelRequest) {
+      this.options.log?.info(`bootstrap server's DTLS session ended (${message})`);
+      return;
+    }
+    const cancel = this.cancelRequest;
+    this.cancelRequest = undefined;
+    this.requestSerial++;
+    cancel();
+    this.retry(message, "secure-connection");
   }
 
   /**
@@ -93,6 +125,8 @@ export class BootstrapClient {
 
   stop(): void {
     this.requested = false;
+    this.requestSerial++;
+    this.cancelRequest = undefined;
     this.clearTimer();
   }
 
@@ -108,12 +142,26 @@ export class BootstrapClient {
     const query = [`ep=${this.options.endpointName}`];
     if (this.options.version === "1.1") query.push(`pct=${ContentFormat.SenmlCbor}`);
     this.options.log?.info(`requesting bootstrap from ${this.config.uri}`);
-    this.options.endpoint.request({ peer, method: Method.POST, path: "/bs", query }, (error, response) => {
-      if (!this.requested) return;
+    const serial = ++this.requestSerial;
+    let answered = false;
+    const handle = this.options.endpoint.request({ peer, method: Method.POST, path: "/bs", query }, (error, response) => {
+      answered = true;
+      if (!this.requested || serial !== this.requestSerial) return;
+      this.cancelRequest = undefined;
+      if (error?.kind === "timeout" && this.uri.secure) return this.secureTimeout(peer, error.message);
       if (error) return this.retry(error.message);
       if (response!.code !== ResponseCode.Changed) return this.retry(`Bootstrap-Request answered ${codeString(response!.code)}`);
       this.awaitFinish();
     });
+    if (!answered) this.cancelRequest = handle.cancel;
+  }
+
+  /** No answer over DTLS: a handshake that never finished is the secure connection's failure; the next request starts a new session. */
+  private secureTimeout(peer: Peer, message: string): void {
+    const handshaking = this.options.transport.sessionState(peer) === "handshaking";
+    this.options.transport.closePeer(peer);
+    if (handshaking) this.retry("handshake-timeout: no DTLS handshake completed while the Bootstrap-Request waited", "secure-connection");
+    else this.retry(message);
   }
 
   /** Bootstrap-Finish must come within the deadline after the last command (or after the Bootstrap-Request). */
@@ -121,10 +169,10 @@ export class BootstrapClient {
     this.arm(this.config.finishTimeoutMs ?? DEFAULT_BOOTSTRAP_FINISH_TIMEOUT_MS, () => this.retry("no Bootstrap-Finish in time"));
   }
 
-  private retry(message: string): void {
+  private retry(message: string, reason: LifecycleErrorReason = "unknown"): void {
     const delay = retryDelayMs(this.attempt++, this.options.random);
     this.options.log?.warn(`bootstrap failed (${message}); retry in ${(delay / 1000).toFixed(0)} s`);
-    this.options.onEvent({ type: "error", shortServerId: 0, reason: "unknown", temporary: true, message: `bootstrap: ${message}`, retryInMs: delay });
+    this.options.onEvent({ type: "error", shortServerId: 0, reason, temporary: true, message: `bootstrap: ${message}`, retryInMs: delay });
     this.arm(delay, () => this.request());
   }
 
@@ -150,7 +198,7 @@ export class BootstrapClient {
   private finish(): OutgoingResponse {
     const store = this.options.store;
     const settings = this.options.settings;
-    const problem = bootstrapInconsistency(store) ?? (settings ? saveBootstrapConfig(store, settings) : undefined);
+    const problem = bootstrapInconsistency(store, this.options.dtlsAvailable) ?? (settings ? saveBootstrapConfig(store, settings) : undefined);
     if (problem) {
       this.options.log?.warn(`Bootstrap-Finish refused: ${problem}`);
       return status(ResponseCode.NotAcceptable, problem);

@@ -8,6 +8,11 @@ import { CoapEndpoint } from "../coap/endpoint.js";
 import type { NotifyOutcome, Observer } from "../coap/observers.js";
 import type { CoapParameters } from "../coap/params.js";
 import type { CoapTransport } from "../coap/transport.js";
+import type { DtlsError } from "../dtls/errors.js";
+import type { DtlsSessionStats } from "../dtls/session.js";
+import type { Peer } from "../coap/message.js";
+import type { AccountSecurity } from "./account-security.js";
+import { AccountTransport, type LwM2mDtlsOptions } from "./account-transport.js";
 import { BootstrapClient } from "./bootstrap-client.js";
 import { loadBootstrapConfig } from "./bootstrap-store.js";
 import type { Link } from "./content/link-format.js";
@@ -22,14 +27,18 @@ import { listServerAccounts, provisionServer, type BootstrapConfig, type ServerC
 import { ServerSession } from "./server-session.js";
 import type { Resolver } from "./server-uri.js";
 
-export type { BootstrapConfig, BootstrapMode, ServerConfig } from "./server-accounts.js";
+export type { BootstrapConfig, BootstrapMode, PskConfig, ServerConfig } from "./server-accounts.js";
+export type { LwM2mDtlsOptions } from "./account-transport.js";
 export { DEFAULT_LIFETIME } from "./server-accounts.js";
 export { DEFAULT_QUEUE_IDLE_MS } from "./queue-mode.js";
 export { DEFAULT_BOOTSTRAP_FINISH_TIMEOUT_MS } from "./bootstrap-client.js";
 
 export interface LwM2mClientOptions {
   readonly endpointName: string;
+  /** The datagram socket; servers in PSK mode (coaps://) are reached over DTLS on it. */
   readonly transport: CoapTransport;
+  /** DTLS for PSK accounts; without it a coaps:// account is refused (factory: at construction; bootstrap: Finish 4.06). */
+  readonly dtls?: LwM2mDtlsOptions;
   readonly time: Time;
   readonly random: RandomSource;
   readonly log?: Logger;
@@ -82,6 +91,7 @@ export class LwM2mClient {
   readonly endpoint: CoapEndpoint;
   private readonly options: LwM2mClientOptions;
   private readonly sleeping: SleepingPeers;
+  private readonly transport: AccountTransport;
   private sessions: ServerSession[] = [];
   private bootstrap: BootstrapClient | undefined;
   private structureTimer: TimerHandle | undefined;
@@ -95,7 +105,14 @@ export class LwM2mClient {
     if (options.bootstrap?.mode === "sequence" && (options.servers?.length ?? 0) === 0) throw new RangeError("bootstrap mode sequence needs a factory server to try first");
     this.options = options;
     this.store = options.store ?? createStandardStore();
-    this.sleeping = new SleepingPeers(options.transport);
+    this.transport = new AccountTransport({
+      inner: options.transport,
+      time: options.time,
+      ...(options.dtls ? { dtls: options.dtls } : {}),
+      securityOf: (peer) => this.securityOf(peer),
+      onSecureError: (peer, error) => this.secureConnectionEnded(peer, error),
+    });
+    this.sleeping = new SleepingPeers(this.transport);
     this.endpoint = new CoapEndpoint({
       transport: this.sleeping,
       time: options.time,
@@ -104,23 +121,12 @@ export class LwM2mClient {
       parameters: options.coap,
       ...(options.memory ? { memory: options.memory } : {}),
     });
-    const restored = options.settings && options.bootstrap ? loadBootstrapConfig(this.store, options.settings) : false;
-    if (restored) options.log?.info("using the configuration of the last bootstrap");
-    else (options.servers ?? []).forEach((server, index) => provisionServer(this.store, server, index));
-    if (options.bootstrap) {
-      this.bootstrap = new BootstrapClient(options.bootstrap, restored, {
-        endpoint: this.endpoint,
-        time: options.time,
-        random: options.random,
-        log: options.log,
-        store: this.store,
-        endpointName: options.endpointName,
-        version: this.version,
-        settings: options.settings,
-        resolve: options.resolve,
-        onEvent: (event) => this.options.onEvent?.(event),
-        onFinished: () => this.bootstrapFinished(),
-      });
+    try {
+      this.bootstrap = this.provision(options);
+    } catch (error) {
+      // A configuration refused here (a bad URI, coaps:// without a PSK or without DTLS) leaves no socket open.
+      this.endpoint.close();
+      throw error;
     }
     this.sessions = this.buildSessions();
     this.endpoint.setHandler((exchange) => {
@@ -134,6 +140,29 @@ export class LwM2mClient {
       for (const session of this.sessions) session.observations.valueChanged(path);
     });
     this.store.onStructureChanged(() => this.structureChanged());
+  }
+
+  /** Factory accounts (unless a bootstrapped configuration was restored) and the bootstrap client; throws RangeError on a refused configuration. */
+  private provision(options: LwM2mClientOptions): BootstrapClient | undefined {
+    const restored = options.settings && options.bootstrap ? loadBootstrapConfig(this.store, options.settings) : false;
+    if (restored) options.log?.info("using the configuration of the last bootstrap");
+    else (options.servers ?? []).forEach((server, index) => provisionServer(this.store, server, index, this.transport.dtlsAvailable));
+    if (!options.bootstrap) return undefined;
+    return new BootstrapClient(options.bootstrap, restored, {
+      endpoint: this.endpoint,
+      time: options.time,
+      random: options.random,
+      log: options.log,
+      store: this.store,
+      endpointName: options.endpointName,
+      version: this.version,
+      settings: options.settings,
+      resolve: options.resolve,
+      dtlsAvailable: this.transport.dtlsAvailable,
+      transport: this.transport,
+      onEvent: (event) => this.options.onEvent?.(event),
+      onFinished: () => this.bootstrapFinished(),
+    });
   }
 
   private get version(): "1.0" | "1.1" {
@@ -163,8 +192,11 @@ export class LwM2mClient {
     let pending = this.sessions.length + 1;
     const finished = () => {
       if (--pending > 0) return;
-      this.endpoint.close();
-      done();
+      // On a later turn: a DTLS close_notify held back while the last answer was being delivered goes out before the socket closes.
+      this.options.time.setTimer(0, () => {
+        this.endpoint.close();
+        done();
+      });
     };
     for (const session of this.sessions) session.stop(true, finished);
     finished();
@@ -228,6 +260,18 @@ export class LwM2mClient {
     sendValues(this.endpoint, this.options.time, this.session(shortServerId), paths, done);
   }
 
+  /** The state of the DTLS session with a server now; undefined when none is up (a plain server, or the session ended). */
+  secureSessionState(shortServerId?: number): string | undefined {
+    const peer = this.session(shortServerId)?.peer;
+    return peer ? this.transport.sessionState(peer) : undefined;
+  }
+
+  /** Counters of the DTLS session with a server (the current one, else the last that connected); undefined for a plain one. */
+  secureSessionStats(shortServerId?: number): DtlsSessionStats | undefined {
+    const peer = this.session(shortServerId)?.peer;
+    return peer ? this.transport.stats(peer) : undefined;
+  }
+
   /** The object list announced in Register. */
   registrationLinks(): Link[] {
     return registrationLinks(this.store);
@@ -239,7 +283,7 @@ export class LwM2mClient {
 
   private buildSessions(): ServerSession[] {
     const o = this.options;
-    return listServerAccounts(this.store, o.log).map(
+    return listServerAccounts(this.store, o.log, this.transport.dtlsAvailable).map(
       (account) =>
         new ServerSession(account, {
           endpoint: this.endpoint,
@@ -250,6 +294,7 @@ export class LwM2mClient {
           version: this.version,
           store: this.store,
           sleeping: this.sleeping,
+          transport: this.transport,
           queueIdleMs: o.queueIdleMs ?? DEFAULT_QUEUE_IDLE_MS,
           resolve: o.resolve,
           links: () => registrationLinks(this.store),
@@ -261,6 +306,18 @@ export class LwM2mClient {
           onBootstrapTrigger: () => this.fallBackToBootstrap("the server asked for a bootstrap (/1/x/9)"),
         }),
     );
+  }
+
+  /** How the account of `peer` says to reach it: the bootstrap server's, or a server session's. */
+  private securityOf(peer: Peer): AccountSecurity | undefined {
+    if (this.bootstrap?.isPeer(peer)) return this.bootstrap.security();
+    return this.sessions.find((candidate) => candidate.isPeer(peer))?.security();
+  }
+
+  /** A DTLS session failed or was closed by its peer: the bootstrap or the registration under way retries with back-off. */
+  private secureConnectionEnded(peer: Peer, error: DtlsError): void {
+    if (this.bootstrap?.isPeer(peer)) return this.bootstrap.connectionFailed(error.message);
+    this.sessions.find((candidate) => candidate.isPeer(peer))?.secureConnectionEnded(error.message);
   }
 
   private registrationEvent(session: ServerSession, event: LifecycleEvent): void {
@@ -282,6 +339,9 @@ export class LwM2mClient {
 
   /** Bootstrap-Finish accepted: sessions for the provisioned servers replace the old ones, then they register. */
   private bootstrapFinished(): void {
+    // The bootstrap server's DTLS session is no longer needed (close_notify); a later bootstrap starts a new one.
+    const bootstrapPeer = this.bootstrap?.serverPeer;
+    if (bootstrapPeer) this.transport.closePeer(bootstrapPeer);
     for (const session of this.sessions) session.stop(false);
     this.sessions = this.buildSessions();
     if (this.sessions.length === 0) {

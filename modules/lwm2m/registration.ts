@@ -80,6 +80,16 @@ export interface RegistrationOptions {
   readonly onSend?: () => void;
   /** Called after each successful Register or Update (queue mode flushes, observations resume). */
   readonly onRegistered?: (fresh: boolean) => void;
+  /** The secure connection (DTLS) under the exchanges, for a server reached over coaps://. */
+  readonly connection?: SecureConnection;
+}
+
+/** What the registration needs of a DTLS session with its server. */
+export interface SecureConnection {
+  /** Why no secure session is up while a request waits (a handshake still running), or undefined. */
+  problem(): string | undefined;
+  /** Drops the session (close_notify when open), so the next request starts a new handshake (resumed when the server allows). */
+  reset(): void;
 }
 
 /** Register, Update and Deregister with one server (OMA-TS-LightweightM2M_Core §6.2). */
@@ -162,6 +172,23 @@ export class Registration {
     });
   }
 
+  /**
+   * The secure connection failed (handshake failure, fatal alert, lost or
+   * closed session): a Register or Update under way ends as a temporary
+   * "secure-connection" error, retried with back-off over a new handshake.
+   * Returns false when no request was under way.
+   */
+  connectionFailed(message: string): boolean {
+    if (this.state !== "registering" && this.state !== "updating") return false;
+    const cancel = this.cancelRequest;
+    this.cancelRequest = undefined;
+    // Leave the state first, so the cancelled request's callback does nothing.
+    this.state = "waiting";
+    cancel?.();
+    this.fail("secure-connection", message, true);
+    return true;
+  }
+
   private register(): void {
     const peer = this.options.peer();
     if (!peer) {
@@ -220,8 +247,9 @@ export class Registration {
         this.options.onRegistered?.(false);
         return;
       }
-      // A failed Update falls back to a full Register (the server may have lost the registration).
+      // A failed Update falls back to a full Register (the server may have lost the registration, or the DTLS session).
       this.options.log?.warn(`update failed (${error ? error.message : codeString(response!.code)}); registering again`);
+      if (error?.kind === "timeout") this.options.connection?.reset();
       this.pendingChanges = { lifetime: this.pendingChanges.lifetime || sent.lifetime, binding: this.pendingChanges.binding || sent.binding, objects: this.pendingChanges.objects || sent.objects };
       this.register();
     };
@@ -239,6 +267,13 @@ export class Registration {
   }
 
   private failFromCoap(error: CoapError): void {
+    const connection = this.options.connection;
+    if (connection && error.kind === "timeout") {
+      // No answer over DTLS: a handshake that never finished is the secure connection's failure; either way the next attempt starts a new session.
+      const problem = connection.problem();
+      connection.reset();
+      if (problem) return this.fail("secure-connection", problem, true);
+    }
     const reason: LifecycleErrorReason = error.kind === "timeout" ? "timeout" : error.kind === "transport" ? "network" : error.kind === "limit" ? "memory" : "unknown";
     this.fail(reason, error.message, reason !== "memory");
   }

@@ -14,6 +14,8 @@ import type { DmContext } from "./operations/context.js";
 import type { LwM2mPath } from "./path.js";
 import { QueueMode, type SleepingPeers } from "./queue-mode.js";
 import { Registration, type LifecycleEvent } from "./registration.js";
+import { currentSecurity, type AccountSecurity } from "./account-security.js";
+import type { AccountTransport } from "./account-transport.js";
 import { DEFAULT_LIFETIME, numberOr, type ServerAccount } from "./server-accounts.js";
 import { resolvePeer, type Resolver, type ServerUri } from "./server-uri.js";
 import { ServerResource } from "./objects/server.js";
@@ -27,6 +29,8 @@ export interface ServerSessionOptions {
   readonly version: "1.0" | "1.1";
   readonly store: ObjectStore;
   readonly sleeping: SleepingPeers;
+  /** Routes this server plain or over DTLS, as its Security account says. */
+  readonly transport: AccountTransport;
   readonly queueIdleMs: number;
   readonly resolve?: Resolver;
   readonly links: () => Link[];
@@ -50,6 +54,7 @@ const DNS_RETRY_MS = 10000;
 export class ServerSession {
   readonly shortServerId: number;
   readonly uri: ServerUri;
+  readonly securityInstanceId: number;
   readonly version: "1.0" | "1.1";
   readonly serverInstance: ServerAccount["serverInstance"];
   readonly context: DmContext;
@@ -69,6 +74,7 @@ export class ServerSession {
     this.options = options;
     this.shortServerId = account.shortServerId;
     this.uri = account.uri;
+    this.securityInstanceId = account.securityInstanceId;
     this.version = options.version;
     this.serverInstance = serverInstance;
     this.context = {
@@ -99,6 +105,14 @@ export class ServerSession {
       links: options.links,
       onSend: () => this.queueMode.activity(),
       onEvent: (event) => options.onEvent(this, event),
+      ...(account.uri.secure
+        ? {
+            connection: {
+              problem: () => (this.peer && options.transport.sessionState(this.peer) === "handshaking" ? "handshake-timeout: no DTLS handshake completed while the request waited" : undefined),
+              reset: () => this.peer && options.transport.closePeer(this.peer),
+            },
+          }
+        : {}),
       onRegistered: (fresh) => {
         this.failures = 0;
         // A new registration replaces the old one on the server, and with it the observations it held.
@@ -132,6 +146,17 @@ export class ServerSession {
 
   isPeer(peer: Peer): boolean {
     return !!this.peer && peerKey(this.peer) === peerKey(peer);
+  }
+
+  /** How this server's account says to reach it now (keys as the Security instance holds them). */
+  security(): AccountSecurity | undefined {
+    return currentSecurity(this.options.store, this.securityInstanceId);
+  }
+
+  /** The DTLS session with this server failed or was closed: a Register or Update under way is retried with back-off. */
+  secureConnectionEnded(message: string): void {
+    if (this.registration.connectionFailed(message)) return;
+    this.options.log?.child(`server${this.shortServerId}`).info(`DTLS session ended (${message}); the next exchange starts a new handshake`);
   }
 
   /** A request from this server. */
@@ -173,6 +198,8 @@ export class ServerSession {
     this.registration.stop(deregister, () => {
       this.observations.stopAll();
       this.queueMode.stop();
+      // close_notify once the Deregister is answered; the session stays resumable.
+      if (this.peer) this.options.transport.closePeer(this.peer);
       done();
     });
   }

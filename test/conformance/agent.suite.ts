@@ -175,7 +175,8 @@ export default suite("Agent Tiny API", (test) => {
     }
   });
 
-  test("a bootstrap that provisions PSK credentials reaches updatePsk (ATINY_UPDATE_PSK)", async ({ platform }) => {
+  // A PSK account is coaps://: with a DTLS engine Finish takes it and updatePsk hears it; without one Finish refuses it (4.06).
+  test("a bootstrap that provisions PSK credentials reaches updatePsk (ATINY_UPDATE_PSK); a build without DTLS refuses them", async ({ platform }) => {
     const dm = await openTestServer(platform);
     const bootstrap = await openTestServer(platform);
     const updates: string[] = [];
@@ -193,7 +194,7 @@ export default suite("Agent Tiny API", (test) => {
     try {
       await waitFor(platform, () => clientPeer !== undefined, 2000, "the Bootstrap-Request");
       const entries = [
-        { path: { objectId: 0, instanceId: 1, resourceId: 0 }, value: `coap://127.0.0.1:${dm.endpoint.localPort}`, type: "string" as const },
+        { path: { objectId: 0, instanceId: 1, resourceId: 0 }, value: `coaps://127.0.0.1:${dm.endpoint.localPort}`, type: "string" as const },
         { path: { objectId: 0, instanceId: 1, resourceId: 1 }, value: false, type: "boolean" as const },
         { path: { objectId: 0, instanceId: 1, resourceId: 2 }, value: 0, type: "integer" as const },
         { path: { objectId: 0, instanceId: 1, resourceId: 3 }, value: utf8Encode("device-7"), type: "opaque" as const },
@@ -208,7 +209,14 @@ export default suite("Agent Tiny API", (test) => {
       const send = (path: string, payload: Uint8Array) => bootstrap.endpoint.requestAsync({ peer: clientPeer!, method: Method.PUT, path, contentFormat: ContentFormat.LwM2mTlv, payload });
       assert.equal((await send("/0/1", encodeTlv({ objectId: 0, instanceId: 1 }, entries, new Set()))).code, ResponseCode.Changed);
       assert.equal((await send("/1/1", encodeTlv({ objectId: 1, instanceId: 1 }, server, new Set()))).code, ResponseCode.Changed);
-      assert.equal((await bootstrap.endpoint.requestAsync({ peer: clientPeer!, method: Method.POST, path: "/bs" })).code, ResponseCode.Changed);
+      const finish = await bootstrap.endpoint.requestAsync({ peer: clientPeer!, method: Method.POST, path: "/bs" });
+      if (!platform.dtls) {
+        assert.equal(finish.code, ResponseCode.NotAcceptable);
+        assert.ok(utf8Decode(finish.payload).indexOf("this build has no DTLS") >= 0, utf8Decode(finish.payload));
+        assert.equal(updates, []);
+        return;
+      }
+      assert.equal(finish.code, ResponseCode.Changed);
       await waitFor(platform, () => updates.length === 1, 1000, "updatePsk");
       assert.equal(updates, ["device-7:1.2.3"]);
     } finally {

@@ -59,4 +59,22 @@ export default suite("firmware settings: bootstrapMode", (test) => {
     assert.throws(() => read({ bootstrapMode: "client-initiated", server: SERVER }), "bootstrapMode client-initiated needs a bootstrap server");
     assert.throws(() => read({ bootstrapMode: "sequence", server: SERVER }), "bootstrapMode sequence needs a bootstrap server");
   });
+
+  test("PSK options: the default server becomes coaps://, a PSK needs a coaps:// server and a coaps:// server needs the PSK", () => {
+    const secure = read({ pskId: "dev1", psk: "00ff10" });
+    assert.equal(secure.server, DEFAULTS.secureServer);
+    assert.equal([secure.pskId, Array.from(secure.psk!)], ["dev1", [0, 255, 16]]);
+    assert.equal(read({ pskId: "dev1", psk: "01", bootstrap: "coaps://127.0.0.1:5784", bootstrapMode: "client-initiated" }).bootstrap, "coaps://127.0.0.1:5784");
+    assert.throws(() => read({ pskId: "dev1", psk: "01", server: SERVER }), "pskId and psk need a coaps:// server");
+    assert.throws(() => read({ server: "coaps://127.0.0.1:5684" }), "give pskId and psk");
+    assert.throws(() => read({ pskId: "dev1", psk: "0g", server: "coaps://127.0.0.1:5684" }), "psk must be hex pairs");
+  });
+
+  test("DTLS handshake timers: whole milliseconds, the first not above the largest; absent keeps the defaults", () => {
+    assert.equal([read({}).dtlsHandshakeMinMs, read({}).dtlsHandshakeMaxMs], [undefined, undefined]);
+    const nbIot = read({ dtlsHandshakeMin: "4000" }, { [SETTING_KEYS.dtlsHandshakeMax]: "240000" });
+    assert.equal([nbIot.dtlsHandshakeMinMs, nbIot.dtlsHandshakeMaxMs], [4000, 240000]);
+    assert.throws(() => read({ dtlsHandshakeMin: "5000", dtlsHandshakeMax: "1000" }), "must not exceed");
+    assert.throws(() => read({ dtlsHandshakeMin: "fast" }), "dtlsHandshakeMin must be a whole number");
+  });
 });

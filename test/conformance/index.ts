@@ -12,6 +12,7 @@ import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lifecycleSoak from "./lifecycle-soak.suite.js";
 import lwm2mBootstrapDefects from "./lwm2m-bootstrap-defects.suite.js";
 import lwm2mClient from "./lwm2m-client.suite.js";
+import lwm2mDtls from "./lwm2m-dtls.suite.js";
 import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
 import lwm2mAccessControl from "./lwm2m-access-control.suite.js";
@@ -45,6 +46,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lwm2mBlock1Uplink,
   lwm2mBootstrap,
   lwm2mBootstrapDefects,
+  lwm2mDtls,
   agent,
   agentReportPath,
   agentLifecycle,

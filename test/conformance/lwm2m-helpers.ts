@@ -3,7 +3,7 @@ import { ContentFormat, Method, ResponseCode } from "../../modules/coap/constant
 import type { ServerExchange } from "../../modules/coap/endpoint.js";
 import type { CoapEndpoint } from "../../modules/coap/endpoint.js";
 import { utf8Decode, type CoapMessage } from "../../modules/coap/message.js";
-import { UdpTransport } from "../../modules/coap/transport.js";
+import { UdpTransport, type CoapTransport } from "../../modules/coap/transport.js";
 import { createStandardStore, LwM2mClient, type LwM2mClientOptions } from "../../modules/lwm2m/client.js";
 import { parseLinks, type Link } from "../../modules/lwm2m/content/link-format.js";
 import type { ObjectStore } from "../../modules/lwm2m/model/object-store.js";
@@ -27,8 +27,9 @@ export interface TestServer {
   close(): void;
 }
 
-export async function openTestServer(platform: Platform, port = 0): Promise<TestServer> {
-  const endpoint = port ? await openEndpointOnPort(platform, port) : await openEndpoint(platform);
+/** The server on a new UDP port, on `port`, or over `transport` (a DTLS server transport, say). */
+export async function openTestServer(platform: Platform, port = 0, transport?: CoapTransport): Promise<TestServer> {
+  const endpoint = transport ? await openEndpointOver(platform, transport) : port ? await openEndpointOnPort(platform, port) : await openEndpoint(platform);
   const server: TestServer = {
     endpoint,
     registrations: [],
@@ -119,7 +120,10 @@ export function stopClient(platform: Platform, client: LwM2mClient): Promise<voi
 export { ContentFormat };
 
 async function openEndpointOnPort(platform: Platform, port: number): Promise<CoapEndpoint> {
-  const transport = new UdpTransport(platform.net, port);
+  return openEndpointOver(platform, new UdpTransport(platform.net, port));
+}
+
+async function openEndpointOver(platform: Platform, transport: CoapTransport): Promise<CoapEndpoint> {
   const endpoint = new Endpoint({ transport, time: platform.time, random: platform.random, parameters: FAST });
   await bound(platform, transport);
   return endpoint;

@@ -11,7 +11,7 @@ import { SECURITY_OBJECT } from "./security.js";
 import { SERVER_OBJECT } from "./server.js";
 
 export { ObjectId } from "./object-ids.js";
-export { SecurityResource } from "./security.js";
+export { SecurityMode, SecurityResource } from "./security.js";
 export { ServerResource } from "./server.js";
 export { AccessControlResource } from "./access-control.js";
 export { DeviceResource } from "./device.js";

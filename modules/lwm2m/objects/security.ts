@@ -22,6 +22,15 @@ export const SecurityResource = Object.freeze({
   DtlsTlsCiphersuite: 16,
 } as const);
 
+/** Values of /0/x/2, Security Mode. */
+export const SecurityMode = Object.freeze({
+  PreSharedKey: 0,
+  RawPublicKey: 1,
+  Certificate: 2,
+  NoSec: 3,
+  CertificateWithEst: 4,
+} as const);
+
 const R = SecurityResource;
 
 /** Object 0, LwM2M Security (OMA registry, version 1.1). Invisible to DM servers. */

@@ -8,7 +8,7 @@ import { ObjectId } from "../objects/object-ids.js";
 import { SecurityResource } from "../objects/security.js";
 import { ServerResource } from "../objects/server.js";
 import { formatPath, type LwM2mPath } from "../path.js";
-import { parseServerUri } from "../server-uri.js";
+import { readAccountSecurity } from "../account-security.js";
 import { METHOD_NOT_ALLOWED, NOT_FOUND, status, type DmContext } from "./context.js";
 import { decodePayload } from "./decode-payload.js";
 import { read } from "./read.js";
@@ -111,10 +111,10 @@ export function bootstrapRead(context: DmContext, path: LwM2mPath, accept: numbe
 /**
  * Checks the configuration at Bootstrap-Finish: every non-bootstrap Security
  * instance needs a URI and a Short Server ID matching a Server instance, and
- * there must be at least one the client can use (coap://). Returns a reason
- * when inconsistent (4.06).
+ * there must be at least one the client can use (NoSec with coap://, or PSK
+ * with coaps:// in a build with DTLS). Returns a reason when inconsistent (4.06).
  */
-export function bootstrapInconsistency(store: ObjectStore): string | undefined {
+export function bootstrapInconsistency(store: ObjectStore, dtlsAvailable: boolean): string | undefined {
   const security = store.get(ObjectId.Security)!;
   const servers = store.get(ObjectId.Server)!;
   const ssids = new Set(servers.instanceIds().map((id) => servers.instance(id)!.get(ServerResource.ShortServerId)));
@@ -129,9 +129,8 @@ export function bootstrapInconsistency(store: ObjectStore): string | undefined {
     if (typeof uri !== "string") return `/0/${id} has no server URI`;
     const ssid = instance.get(SecurityResource.ShortServerId);
     if (typeof ssid !== "number" || !ssids.has(ssid)) return `/0/${id} has no Server instance with its Short Server ID`;
-    const parsed = parseServerUri(uri);
-    if (!parsed) unusable ??= `/0/${id} has the server URI "${uri}", which is not coap://host[:port]`;
-    else if (parsed.secure) unusable ??= `/0/${id} needs DTLS (${uri}), which this client does not have yet`;
+    const secured = readAccountSecurity(instance, dtlsAvailable);
+    if (typeof secured === "string") unusable ??= secured;
     else usable++;
   }
   if (accounts === 0) return "no LwM2M server account was provisioned";
