@@ -176,7 +176,9 @@ export class DtlsServerTransport implements CoapTransport {
   /** Sends close_notify to every client with an open session, frees every session, closes the inner transport. */
   close(): void {
     for (const entry of Array.from(this.clients.values())) this.remove(entry, "closed");
-    this.inner.close();
+    // Closed from a session's own callback, a session sends its close_notify once that call returns.
+    const inner = this.inner;
+    void Promise.resolve().then(() => inner.close());
     this.listening = false;
   }
 
