@@ -132,7 +132,7 @@ function parse(argv: string[]): StartOptions {
         break;
       case "--psk":
         // The value is a key: it is not repeated in the message.
-        if (!/^([0-9a-fA-F]{2}){1,64}$/.test(value)) throw new Error("--psk needs the key as 1 to 64 bytes in hex pairs");
+        if (!/^([0-9a-fA-F]{2}){1,64}$/.test(value)) throw new Error("--psk needs the key as hex pairs (1 to 64 bytes)");
         options.config["psk"] = value;
         break;
       case "--report-interval":

@@ -81,35 +81,22 @@ static void host_deliver(void* user, const uint8_t* data, size_t length)
 	call_back(user, "onData", data, length, 0);
 }
 
-/* The bytes of a Uint8Array (or any typed array, DataView or ArrayBuffer); 0 if `value` is none of them. */
+/* The bytes of a byte array (Uint8Array, Buffer) or an ArrayBuffer; 0 if `value` is neither. */
 static int bytes_of(napi_env env, napi_value value, const uint8_t** bytes, size_t* length)
 {
 	bool is = false;
 	void* data = NULL;
 	if (napi_is_typedarray(env, value, &is) == napi_ok && is) {
 		napi_typedarray_type type;
-		size_t count, offset;
-		napi_value buffer;
-		if (napi_get_typedarray_info(env, value, &type, &count, &data, &buffer, &offset) != napi_ok)
-			return 0;
-		size_t element = type == napi_uint16_array || type == napi_int16_array ? 2
-			: type == napi_uint32_array || type == napi_int32_array || type == napi_float32_array ? 4
-			: type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array ? 8 : 1;
-		*bytes = data;
-		*length = count * element;
-		return 1;
-	}
-	if (napi_is_dataview(env, value, &is) == napi_ok && is) {
-		napi_value buffer;
 		size_t offset;
-		if (napi_get_dataview_info(env, value, length, &data, &buffer, &offset) != napi_ok)
+		napi_value buffer;
+		if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok
+				|| (type != napi_uint8_array && type != napi_int8_array && type != napi_uint8_clamped_array))
 			return 0;
 		*bytes = data;
 		return 1;
 	}
-	if (napi_is_arraybuffer(env, value, &is) == napi_ok && is) {
-		if (napi_get_arraybuffer_info(env, value, &data, length) != napi_ok)
-			return 0;
+	if (napi_is_arraybuffer(env, value, &is) == napi_ok && is && napi_get_arraybuffer_info(env, value, &data, length) == napi_ok) {
 		*bytes = data;
 		return 1;
 	}
