@@ -21,7 +21,11 @@ export interface DtlsServerTransportOptions {
   readonly mtu?: number;
   /** Open sessions kept at once; beyond, the least recently active one is closed (close_notify). */
   readonly maxSessions?: number;
-  /** Handshakes running at once; beyond, the oldest one is dropped (open sessions are never evicted for them). */
+  /**
+   * Handshakes running at once. When full, a new ClientHello replaces the oldest handshake whose
+   * client has not yet come back with a cookie (it may be spoofed); when every one has, the
+   * ClientHello is dropped and the client retries. Open sessions are never evicted for handshakes.
+   */
   readonly maxHandshakes?: number;
   /** An open session silent this long is closed when room is needed or on sweepIdle(); 0: never for idleness. */
   readonly idleTimeoutMs?: number;
@@ -48,6 +52,8 @@ interface ClientEntry {
   readonly session: DtlsSession;
   /** The ClientHello random this handshake began with: a different one is a restarted client. */
   readonly random: string;
+  /** The client came back with a HelloVerifyRequest cookie (it owns its address). */
+  verified: boolean;
   identity: string | undefined;
   lastActiveMs: number;
   /** Why the session ended while a datagram was being handled (set by its onError). */
@@ -64,6 +70,13 @@ function helloRandom(data: Uint8Array): string {
   let text = "";
   for (let i = offset; i < offset + length && i < data.length; i++) text += (data[i]! < 16 ? "0" : "") + data[i]!.toString(16);
   return text;
+}
+
+/** A ClientHello carrying a cookie (the second one of a handshake): after random, session id then cookie. */
+function helloHasCookie(data: Uint8Array): boolean {
+  const sessionIdAt = CLIENT_HELLO_RANDOM.offset + CLIENT_HELLO_RANDOM.length;
+  const cookieAt = sessionIdAt + 1 + (data[sessionIdAt] ?? 0);
+  return (data[cookieAt] ?? 0) > 0;
 }
 
 function bytesOfText(text: string): Uint8Array {
@@ -200,6 +213,7 @@ export class DtlsServerTransport implements CoapTransport {
       if (!entry) return;
     }
     this.touch(key, entry);
+    if (hello && helloHasCookie(data)) entry.verified = true;
     entry.session.receive(data);
     // An open session that saw a ClientHello with a valid cookie reports the client's reconnect
     // (mbedtls verified the address first): the same datagram starts its new session.
@@ -216,7 +230,10 @@ export class DtlsServerTransport implements CoapTransport {
       this.dropped++;
       return undefined;
     }
-    this.makeRoomForHandshake();
+    if (!this.makeRoomForHandshake()) {
+      this.dropped++;
+      return undefined;
+    }
     const options = this.options;
     // The session's callbacks run from its own calls only, after `entry` is set below.
     let entry!: ClientEntry;
@@ -247,7 +264,7 @@ export class DtlsServerTransport implements CoapTransport {
       },
       onError: (error) => this.failed(entry, error),
     });
-    entry = { peer, session, random: helloRandom(hello), identity: undefined, lastActiveMs: options.time.monotonicMs(), ended: undefined };
+    entry = { peer, session, random: helloRandom(hello), verified: false, identity: undefined, lastActiveMs: options.time.monotonicMs(), ended: undefined };
     this.clients.set(key, entry);
     session.start();
     return entry;
@@ -283,13 +300,17 @@ export class DtlsServerTransport implements CoapTransport {
     if (wasActive) this.options.onSessionEvent?.({ type: "ended", peer: entry.peer, identity: entry.identity, reason });
   }
 
-  /** Drops the oldest handshakes beyond maxHandshakes - 1, so that one more fits. */
-  private makeRoomForHandshake(): void {
+  /** Makes room for one more handshake by dropping the oldest unverified one if needed; false when there is none. */
+  private makeRoomForHandshake(): boolean {
     const limit = Math.max(1, this.options.maxHandshakes ?? DTLS_SERVER_DEFAULTS.maxHandshakes);
-    for (const entry of Array.from(this.clients.values())) {
-      if (this.sessionCounts.handshaking < limit) return;
-      if (entry.session.state !== "open") this.remove(entry, "evicted");
+    if (this.sessionCounts.handshaking < limit) return true;
+    for (const entry of this.clients.values()) {
+      if (entry.session.state !== "open" && !entry.verified) {
+        this.remove(entry, "evicted");
+        return true;
+      }
     }
+    return false;
   }
 
   private touch(key: string, entry: ClientEntry): void {

@@ -180,6 +180,21 @@ export default suite("dtls-server", (test) => {
     server.transport.close();
   });
 
+  test("more clients handshaking at once than maxHandshakes: the excess ClientHellos wait for room, and every client connects", async ({ platform }) => {
+    const engine = engineOf(platform);
+    if (!engine) return;
+    const hub = new Hub();
+    const server = startServer(platform, engine, hub, { maxHandshakes: 2 });
+    const clients = [0, 1, 2, 3, 4].map((n) => startClient(platform, engine, hub, clientAt(n)));
+    clients.forEach((client, n) => client.transport.send(text(`hello ${n}`), SERVER));
+    await waitFor(platform, () => clients.every((client) => client.received.length === 1), 10000, "every client's echo");
+    assert.equal(server.transport.sessionCounts, { open: 5, handshaking: 0 });
+    assert.ok(server.transport.droppedDatagrams > 0, "some ClientHellos were dropped while the table was full");
+    assert.equal(clients.map((client) => client.errors.length), [0, 0, 0, 0, 0]);
+    for (const client of clients) client.transport.close();
+    server.transport.close();
+  });
+
   test("a client that restarts (a new handshake from the same address) replaces its old session", async ({ platform }) => {
     const engine = engineOf(platform);
     if (!engine) return;
