@@ -21,7 +21,7 @@ import { LwM2mDevServer, type ServerEvent } from "./dev-server/server.js";
 
 const USAGE = `usage: npm start -- [options] [name=value ...]
 
-  --server coap://HOST:PORT   run the firmware alone against this LwM2M server
+  --server coap[s]://HOST:PORT  run the firmware alone against this LwM2M server
                               (without it, a development server runs on loopback)
   --endpoint NAME             LwM2M endpoint name (default xs-lwm2m-demo)
   --lifetime S                registration lifetime in seconds (default 300)
@@ -37,9 +37,13 @@ const USAGE = `usage: npm start -- [options] [name=value ...]
                                                   server runs
                                 sequence          --server first (or the development server),
                                                   the bootstrap server when registration fails
-  --psk-id ID --psk HEX       DTLS PSK credentials (coaps:// servers; not available yet)
+  --psk-id ID --psk HEX       DTLS 1.2 PSK identity and key (1 to 64 bytes as hex pairs). Without
+                              --server the development server also listens for coaps:// with
+                              this identity and key, and the firmware registers over DTLS; with
+                              --server coaps://HOST:PORT the firmware uses them against that server
   --report-interval MS        time between reports (default 5000)
   --dev-server-port N         CoAP port of the development server (default 5683; 0 picks one)
+  --dev-server-dtls-port N    its coaps:// port with --psk-id/--psk (default 5684; 0 picks one)
   --http-port N               its HTTP/JSON API (default 8080; 0 turns it off)
   --log LEVEL                 error | warn | info | debug | trace (default info)
   --state-dir DIR             the host device's non-volatile memory (default .xs-run/state)
@@ -54,7 +58,7 @@ const STOP_TIMEOUT_MS = 5000;
 const SAME_SIGNAL_MS = 500;
 
 const VALUE_FLAGS: readonly string[] = Object.freeze([
-  "--server", "--bootstrap", "--bootstrap-mode", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-port", "--http-port",
+  "--server", "--bootstrap", "--bootstrap-mode", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-port", "--dev-server-dtls-port", "--http-port",
   "--log", "--state-dir", "--net-loss", "--net-duplicate", "--net-reorder", "--net-delay", "--seed",
 ]);
 
@@ -62,12 +66,13 @@ interface StartOptions {
   config: Record<string, string>;
   stateDir: string;
   devServerPort: number;
+  devServerDtlsPort: number;
   httpPort: number;
   faults: { loss?: number; duplicate?: number; reorder?: number; delayMs?: [number, number]; seed?: number };
 }
 
 function parse(argv: string[]): StartOptions {
-  const options: StartOptions = { config: {}, stateDir: path.resolve(".xs-run", "state"), devServerPort: 5683, httpPort: 8080, faults: {} };
+  const options: StartOptions = { config: {}, stateDir: path.resolve(".xs-run", "state"), devServerPort: 5683, devServerDtlsPort: 5684, httpPort: 8080, faults: {} };
   const probability = (flag: string, text: string): number => {
     const value = Number(text);
     if (!(value >= 0 && value <= 1) || text.trim() === "") throw new Error(`${flag} needs a probability between 0 and 1, got "${text}"`);
@@ -122,10 +127,12 @@ function parse(argv: string[]): StartOptions {
         options.config["binding"] = value;
         break;
       case "--psk-id":
+        if (value.length < 1 || value.length > 128) throw new Error(`--psk-id needs 1 to 128 characters, got ${value.length}`);
         options.config["pskId"] = value;
         break;
       case "--psk":
-        if (!/^([0-9a-fA-F]{2})+$/.test(value)) throw new Error(`--psk needs the key as hex pairs, got "${value}"`);
+        // The value is a key: it is not repeated in the message.
+        if (!/^([0-9a-fA-F]{2}){1,64}$/.test(value)) throw new Error("--psk needs the key as hex pairs (1 to 64 bytes)");
         options.config["psk"] = value;
         break;
       case "--report-interval":
@@ -133,6 +140,9 @@ function parse(argv: string[]): StartOptions {
         break;
       case "--dev-server-port":
         options.devServerPort = port(arg, value);
+        break;
+      case "--dev-server-dtls-port":
+        options.devServerDtlsPort = port(arg, value);
         break;
       case "--http-port":
         options.httpPort = port(arg, value);
@@ -173,11 +183,23 @@ function parse(argv: string[]): StartOptions {
 }
 
 /** The development server inside `npm start`: it observes /19/0/0 on registration and sends a command every 7 s. */
-async function startDevServer(options: StartOptions): Promise<{ port: number; close: () => void }> {
+async function startDevServer(options: StartOptions): Promise<{ port: number; dtlsPort: number; close: () => void }> {
   const stateDir = path.join(options.stateDir, "dev-server");
   fs.mkdirSync(stateDir, { recursive: true });
   const platform = createNodePlatform({ stateDir, logLevel: "warn" });
-  const server = new LwM2mDevServer({ platform, port: options.devServerPort, autoObserve: ["/19/0/0"] });
+  const pskId = options.config["pskId"];
+  const psk = options.config["psk"];
+  // With PSK credentials the firmware goes over DTLS: the server knows that one identity and key.
+  const dtls = pskId !== undefined && psk !== undefined
+    ? { dtls: { port: options.devServerDtlsPort, psk: new Map([[pskId, Uint8Array.from(Buffer.from(psk, "hex"))]]) } }
+    : {};
+  let server: LwM2mDevServer;
+  try {
+    server = new LwM2mDevServer({ platform, port: options.devServerPort, autoObserve: ["/19/0/0"], ...dtls });
+  } catch (error) {
+    platform.close();
+    throw error;
+  }
   let commandTimer: ReturnType<typeof setInterval> | undefined;
   let commands = 0;
   server.on("event", (event: ServerEvent) => {
@@ -190,8 +212,9 @@ async function startDevServer(options: StartOptions): Promise<{ port: number; cl
     }
   });
   const deadline = Date.now() + 2000;
-  while (!server.port && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  while ((!server.port || (dtls.dtls && !server.dtlsPort)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   if (!server.port) throw new Error(`the development server could not bind UDP port ${options.devServerPort}`);
+  if (dtls.dtls && !server.dtlsPort) throw new Error(`the development server could not bind UDP port ${options.devServerDtlsPort} for coaps://`);
   let http: http.Server | undefined;
   if (options.httpPort) {
     http = await startHttpApi(server, options.httpPort).catch((error: Error) => {
@@ -199,9 +222,11 @@ async function startDevServer(options: StartOptions): Promise<{ port: number; cl
       return undefined;
     });
   }
-  process.stdout.write(`[server] development LwM2M server (strict mode) on coap://127.0.0.1:${server.port}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""}\n`);
+  const dtlsNote = dtls.dtls ? `, coaps://127.0.0.1:${server.dtlsPort} (DTLS PSK identity "${pskId}")` : "";
+  process.stdout.write(`[server] development LwM2M server (strict mode) on coap://127.0.0.1:${server.port}${dtlsNote}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""}\n`);
   return {
     port: server.port,
+    dtlsPort: server.dtlsPort,
     close: () => {
       clearInterval(commandTimer);
       http?.close();
@@ -219,7 +244,7 @@ async function run(): Promise<void> {
     process.stderr.write(`npm start: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);
   }
-  let devServer: { port: number; close: () => void } | undefined;
+  let devServer: { port: number; dtlsPort: number; close: () => void } | undefined;
   // In client-initiated mode the bootstrap server names the LwM2M server: no development server is needed.
   if (!options.config["server"] && options.config["bootstrapMode"] !== "client-initiated") {
     try {
@@ -228,7 +253,7 @@ async function run(): Promise<void> {
       process.stderr.write(`npm start: ${(error as Error).message}\n`);
       process.exit(1);
     }
-    options.config["server"] = `coap://127.0.0.1:${devServer.port}`;
+    options.config["server"] = devServer.dtlsPort ? `coaps://127.0.0.1:${devServer.dtlsPort}` : `coap://127.0.0.1:${devServer.port}`;
   }
   const faulty = Object.keys(options.faults).some((key) => key !== "seed");
   let stopping = false;

@@ -134,7 +134,9 @@ export class DtlsTransport implements CoapTransport {
     this.peers.clear();
     for (const session of this.resumable.values()) session.forgetResumption();
     this.resumable.clear();
-    this.inner.close();
+    // Closed from a session's own callback, a session sends its close_notify once that call returns.
+    const inner = this.inner;
+    void Promise.resolve().then(() => inner.close());
     this.listening = false;
   }
 

@@ -7,6 +7,7 @@ import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
 import dtls from "./dtls.suite.js";
+import dtlsServer from "./dtls-server.suite.js";
 import faults from "./faults.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lifecycleSoak from "./lifecycle-soak.suite.js";
@@ -39,6 +40,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   coapDefects,
   coapDedupDefects,
   dtls,
+  dtlsServer,
   lwm2mClient,
   lwm2mDmDefects,
   lwm2mObserveDefects,

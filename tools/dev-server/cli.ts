@@ -12,11 +12,19 @@ import { isLogLevel } from "../../hal/log.js";
 import { parsePathString } from "../../modules/lwm2m/path.js";
 import { startHttpApi } from "./http-api.js";
 import { describeEvent, show } from "./describe.js";
+import { parsePskSpec } from "./dtls-endpoint.js";
 import { LwM2mDevServer, type ServerEvent } from "./server.js";
 
-const USAGE = `usage: npm run dev-server -- [--coap-port N] [--bootstrap-port N] [--http-port N] [--auto-observe PATH|none] [--log LEVEL] [--lenient]
+const USAGE = `usage: npm run dev-server -- [--coap-port N] [--dtls-port N] [--psk IDENTITY:HEX ...] [--bootstrap-port N] [--http-port N] [--auto-observe PATH|none] [--log LEVEL] [--lenient]
 
   --coap-port N          UDP port for CoAP (default 5683)
+  --psk IDENTITY:HEX     a DTLS PSK client: its identity (text; the key is after the last ":") and key
+                         (1 to 64 bytes as hex pairs), e.g. --psk dev1:73656372657431; repeatable.
+                         Any --psk turns on the coaps:// endpoint. Keys are never printed.
+  --dtls-port N          UDP port for coaps:// (DTLS 1.2 PSK: TLS_PSK_WITH_AES_128_CCM_8 or
+                         TLS_PSK_WITH_AES_128_CBC_SHA256; default 5684; 0 picks one); needs --psk.
+                         The same handlers and strict checks serve coap:// and coaps://; "clients" and
+                         GET /clients say which transport (and PSK identity) each client came with.
   --bootstrap-port N     also be a bootstrap server on this UDP port (0 picks one; default: no
                          bootstrap role). A client's Bootstrap-Request (POST /bs?ep=NAME[&pct=F])
                          gets 2.04; then Bootstrap-Delete "/", Bootstrap-Discover "/", Bootstrap-Write
@@ -51,8 +59,20 @@ Commands on standard input:
   commands                         command statuses
   help | quit`;
 
-function parse(argv: string[]): { coapPort: number; bootstrapPort: number | undefined; bootstrapLifetime: number; httpPort: number; log: string; autoObserve: string[]; strict: boolean } {
-  const options = { coapPort: 5683, bootstrapPort: undefined as number | undefined, bootstrapLifetime: 300, httpPort: 8080, log: "warn", autoObserve: [] as string[], strict: true };
+interface CliOptions {
+  coapPort: number;
+  dtlsPort: number | undefined;
+  psk: Map<string, Uint8Array>;
+  bootstrapPort: number | undefined;
+  bootstrapLifetime: number;
+  httpPort: number;
+  log: string;
+  autoObserve: string[];
+  strict: boolean;
+}
+
+function parse(argv: string[]): CliOptions {
+  const options: CliOptions = { coapPort: 5683, dtlsPort: undefined, psk: new Map(), bootstrapPort: undefined, bootstrapLifetime: 300, httpPort: 8080, log: "warn", autoObserve: [], strict: true };
   let autoObserveGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -71,6 +91,12 @@ function parse(argv: string[]): { coapPort: number; bootstrapPort: number | unde
       return n;
     };
     if (arg === "--coap-port") options.coapPort = port();
+    else if (arg === "--dtls-port") options.dtlsPort = port();
+    else if (arg === "--psk") {
+      const { identity, key } = parsePskSpec(value ?? "");
+      if (options.psk.has(identity)) throw new Error(`--psk: identity "${identity}" is given twice`);
+      options.psk.set(identity, key);
+    }
     else if (arg === "--bootstrap-port") options.bootstrapPort = port();
     else if (arg === "--bootstrap-lifetime") {
       if (!/^[1-9][0-9]*$/.test(value ?? "")) throw new Error(`--bootstrap-lifetime needs a positive number of seconds, got "${value ?? ""}"`);
@@ -87,6 +113,8 @@ function parse(argv: string[]): { coapPort: number; bootstrapPort: number | unde
     else throw new Error(`unknown option "${arg}"`);
   }
   if (!autoObserveGiven) options.autoObserve.push("/19/0/0");
+  if (options.dtlsPort !== undefined && options.psk.size === 0) throw new Error("--dtls-port needs at least one --psk IDENTITY:HEX");
+  if (options.psk.size && options.dtlsPort === undefined) options.dtlsPort = 5684;
   return options;
 }
 
@@ -101,13 +129,23 @@ async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lwm2m-dev-server-"));
   const platform = createNodePlatform({ stateDir, logLevel: options.log as never });
   const bootstrap = options.bootstrapPort === undefined ? {} : { bootstrap: { port: options.bootstrapPort, lifetime: options.bootstrapLifetime } };
-  const server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict, ...bootstrap });
   const say = (line: string) => process.stdout.write(`[server] ${line}\n`);
+  const dtls = options.dtlsPort === undefined ? {} : { dtls: { port: options.dtlsPort, psk: options.psk } };
+  let server: LwM2mDevServer;
+  try {
+    server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict, ...bootstrap, ...dtls });
+  } catch (error) {
+    process.stderr.write(`dev-server: ${(error as Error).message}\n`);
+    platform.close();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    process.exit(1);
+  }
   server.on("event", (event: ServerEvent) => say(describeEvent(event)));
-  while (!server.port || (options.bootstrapPort !== undefined && !server.bootstrapPort)) await new Promise((resolve) => setTimeout(resolve, 2));
+  while (!server.port || (options.bootstrapPort !== undefined && !server.bootstrapPort) || (options.dtlsPort !== undefined && !server.dtlsPort)) await new Promise((resolve) => setTimeout(resolve, 2));
   const http = options.httpPort ? await startHttpApi(server, options.httpPort) : undefined;
   const bootstrapNote = options.bootstrapPort === undefined ? "" : `, bootstrap server on coap://127.0.0.1:${server.bootstrapPort}`;
-  say(`LwM2M server on coap://127.0.0.1:${server.port}${bootstrapNote}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""} (${server.strict ? "strict" : "lenient"} mode); type "help"`);
+  const dtlsNote = options.dtlsPort === undefined ? "" : `, coaps://127.0.0.1:${server.dtlsPort} (DTLS PSK; identities: ${Array.from(options.psk.keys()).map((id) => `"${id}"`).join(", ")})`;
+  say(`LwM2M server on coap://127.0.0.1:${server.port}${dtlsNote}${bootstrapNote}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""} (${server.strict ? "strict" : "lenient"} mode); type "help"`);
   const stop = () => {
     http?.close();
     server.close();
@@ -131,7 +169,7 @@ async function main(): Promise<void> {
           stop();
           return "";
         case "clients":
-          return server.registry.list().map((c) => `${c.endpoint} ${c.peer.address}:${c.peer.port} lt=${c.lifetime} b=${c.binding}`).join("\n") || "(none)";
+          return server.registry.list().map((c) => `${c.endpoint} ${c.peer.address}:${c.peer.port} lt=${c.lifetime} b=${c.binding} ${c.pskIdentity !== undefined ? `dtls(${c.pskIdentity})` : "udp"}`).join("\n") || "(none)";
         case "violations": {
           const report = server.violations;
           return [`${report.count} violation(s)`, ...report.violations.map((v) => `${v.at} ${v.endpoint ?? v.peer}: ${v.rule}: ${v.message}`)].join("\n");

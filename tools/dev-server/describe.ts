@@ -11,7 +11,7 @@ export function show(result: DmResult): string {
 export function describeEvent(event: ServerEvent): string {
   switch (event.type) {
     case "registered":
-      return `registered ${event.endpoint} at ${event.location} (lifetime ${event.lifetime} s, binding ${event.binding}, LwM2M ${event.version}): ${event.objects.join(",")}`;
+      return `registered ${event.endpoint} at ${event.location} (lifetime ${event.lifetime} s, binding ${event.binding}, LwM2M ${event.version}${event.pskIdentity !== undefined ? `, over DTLS as "${event.pskIdentity}"` : ""}): ${event.objects.join(",")}`;
     case "updated":
       return `update from ${event.endpoint}`;
     case "deregistered":

@@ -7,7 +7,7 @@ const MAX_BODY = 64 * 1024;
 /**
  * HTTP/JSON API of the development server.
  *
- *   GET    /clients                          registered clients
+ *   GET    /clients                          registered clients ({endpoint, address, transport: "udp"|"dtls", pskIdentity?, ...})
  *   GET    /clients/EP                       one client with its object links
  *   GET    /clients/EP/read?path=/3/0[&accept=11542]
  *   GET    /clients/EP/discover?path=/3/0
@@ -156,11 +156,14 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
   send(response, 404, { error: `no route for ${method} ${url.pathname}` });
 }
 
-function summary(record: { endpoint: string; location: readonly string[]; peer: { address: string; port: number }; lifetime: number; binding: string; version: string; registeredAt: number; lastSeen: number }) {
+function summary(record: { endpoint: string; location: readonly string[]; peer: { address: string; port: number }; lifetime: number; binding: string; version: string; registeredAt: number; lastSeen: number; pskIdentity: string | undefined }) {
   return {
     endpoint: record.endpoint,
     location: `/${record.location.join("/")}`,
     address: `${record.peer.address}:${record.peer.port}`,
+    // How the client registered: "dtls" (coaps://, with its PSK identity) or "udp" (coap://).
+    transport: record.pskIdentity !== undefined ? "dtls" : "udp",
+    ...(record.pskIdentity !== undefined ? { pskIdentity: record.pskIdentity } : {}),
     lifetime: record.lifetime,
     binding: record.binding,
     version: record.version,

@@ -11,6 +11,8 @@ export interface ClientRecord {
   binding: string;
   readonly version: string;
   links: Link[];
+  /** The PSK identity when the client came over DTLS (coaps://); undefined over plain CoAP. */
+  pskIdentity: string | undefined;
   readonly registeredAt: number;
   lastSeen: number;
 }
@@ -61,7 +63,7 @@ export class ClientRegistry {
     return this.list().find((record) => record.location.join("/") === key);
   }
 
-  register(params: RegistrationParams, peer: Peer, payload: Uint8Array, now: number): ClientRecord {
+  register(params: RegistrationParams, peer: Peer, payload: Uint8Array, now: number, pskIdentity?: string): ClientRecord {
     const record: ClientRecord = {
       endpoint: params.endpoint,
       location: ["rd", String(this.nextId++)],
@@ -70,6 +72,7 @@ export class ClientRegistry {
       binding: params.binding,
       version: params.version,
       links: payload.length ? parseLinks(payload) : [],
+      pskIdentity,
       registeredAt: now,
       lastSeen: now,
     };

@@ -10,6 +10,7 @@ import { createStandardStore } from "../../modules/lwm2m/client.js";
 import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
 import { formatPath, parsePathString, type LwM2mPath } from "../../modules/lwm2m/path.js";
 import { BootstrapRole, type BootstrapRecord } from "./bootstrap-role.js";
+import { DualTransport, type DevServerDtlsOptions } from "./dtls-endpoint.js";
 import { CommandQueue, type Command } from "./commands.js";
 import { decodeResult, encodeWriteValue, type DmResult } from "./dm-payloads.js";
 import { ClientRegistry, parseLifetime, parseRegisterQuery, type ClientRecord } from "./registry.js";
@@ -20,7 +21,7 @@ import type { Problem, Violation, ViolationReport } from "./strict/violations.js
 export type { DmResult };
 
 export type ServerEvent =
-  | { type: "registered"; endpoint: string; location: string; lifetime: number; binding: string; version: string; objects: string[] }
+  | { type: "registered"; endpoint: string; location: string; lifetime: number; binding: string; version: string; objects: string[]; pskIdentity?: string }
   | { type: "updated"; endpoint: string }
   | { type: "deregistered"; endpoint: string; reason: "deregister" | "expired" }
   | { type: "notification"; endpoint: string; path: string; result: DmResult }
@@ -47,6 +48,8 @@ export interface DevServerOptions {
    * asking it are provisioned with this server's LwM2M address, NoSec.
    */
   readonly bootstrap?: { readonly port: number; readonly shortServerId?: number; readonly lifetime?: number; readonly binding?: string };
+  /** Also listen for coaps:// (DTLS 1.2 PSK) on this port, with the same handlers and checks. */
+  readonly dtls?: DevServerDtlsOptions;
 }
 
 export function describeCommand(command: Command) {
@@ -73,6 +76,7 @@ export class LwM2mDevServer extends EventEmitter {
   private readonly autoObserve: readonly string[];
   private readonly checker: StrictChecker;
   private readonly bootstrapRole: BootstrapRole | undefined;
+  private readonly dual: DualTransport | undefined;
 
   constructor(options: DevServerOptions) {
     super();
@@ -86,7 +90,8 @@ export class LwM2mDevServer extends EventEmitter {
       endpointOf: (peer) => this.clientAt(peer)?.endpoint ?? this.bootstrapRole?.endpointAt(peer),
       onViolation: (violation: Violation) => this.emit("violation", violation),
     });
-    const transport = this.checker.wrap(new UdpTransport(options.platform.net, options.port ?? 5683));
+    this.dual = options.dtls && new DualTransport(options.platform, options.port ?? 5683, options.dtls);
+    const transport = this.checker.wrap(this.dual ?? new UdpTransport(options.platform.net, options.port ?? 5683));
     this.endpoint = new CoapEndpoint({ transport, time: options.platform.time, random: options.platform.random, parameters: options.coap, log: options.platform.log.child("coap") });
     this.endpoint.setHandler((exchange) => this.handle(exchange));
     this.expiryTimer = setInterval(() => this.expire(), 1000);
@@ -103,6 +108,21 @@ export class LwM2mDevServer extends EventEmitter {
 
   get port(): number {
     return this.endpoint.localPort;
+  }
+
+  /** The DTLS (coaps://) port; 0 without the DTLS endpoint (or before it is bound). */
+  get dtlsPort(): number {
+    return this.dual?.dtlsPort ?? 0;
+  }
+
+  /** Open DTLS sessions and handshakes under way at the DTLS endpoint. */
+  get dtlsSessions(): { readonly open: number; readonly handshaking: number } {
+    return this.dual?.dtls.sessionCounts ?? { open: 0, handshaking: 0 };
+  }
+
+  /** The PSK identity of a peer's open DTLS session; undefined for plain CoAP. */
+  pskIdentityOf(peer: { address: string; port: number }): string | undefined {
+    return this.dual?.dtls.identityOf(peer);
   }
 
   /** The bootstrap server's UDP port; 0 without the bootstrap role (or before it is bound). */
@@ -195,7 +215,7 @@ export class LwM2mDevServer extends EventEmitter {
     if (contentFormat !== undefined && contentFormat !== ContentFormat.LinkFormat) return exchange.respond({ code: ResponseCode.UnsupportedContentFormat });
     let record: ClientRecord;
     try {
-      record = this.registry.register(params, peer, payload, this.now());
+      record = this.registry.register(params, peer, payload, this.now(), this.pskIdentityOf(peer));
     } catch {
       return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode("bad link-format payload") });
     }
@@ -203,7 +223,7 @@ export class LwM2mDevServer extends EventEmitter {
     for (const target of this.autoObserve) {
       this.observe(record.endpoint, target).catch((error: Error) => this.platform.log.warn(`auto-observe ${target} on ${record.endpoint}: ${error.message}`));
     }
-    this.emitEvent({ type: "registered", endpoint: record.endpoint, location: `/${record.location.join("/")}`, lifetime: record.lifetime, binding: record.binding, version: record.version, objects: record.links.map((l) => l.target) });
+    this.emitEvent({ type: "registered", endpoint: record.endpoint, location: `/${record.location.join("/")}`, lifetime: record.lifetime, binding: record.binding, version: record.version, objects: record.links.map((l) => l.target), ...(record.pskIdentity !== undefined ? { pskIdentity: record.pskIdentity } : {}) });
     this.deliverWaiting(record);
   }
 
@@ -227,6 +247,7 @@ export class LwM2mDevServer extends EventEmitter {
     }
     record.links = links;
     record.peer = peer;
+    record.pskIdentity = this.pskIdentityOf(peer);
     record.lastSeen = this.now();
     exchange.respond({ code: ResponseCode.Changed });
     this.emitEvent({ type: "updated", endpoint: record.endpoint });

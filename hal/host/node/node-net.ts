@@ -41,6 +41,9 @@ export class NodeNet implements Net {
       localPort = socket.address().port;
     });
     const maxDatagram = this.maxDatagramSize;
+    // Sends complete on a later tick: a close right after a send (a DTLS close_notify) waits for them.
+    let sending = 0;
+    let closeWhenSent = false;
     return {
       get localPort() {
         return localPort;
@@ -52,14 +55,17 @@ export class NodeNet implements Net {
         if (closed) throw new HalError("closed", "send on a closed UDP endpoint");
         if (data.length > maxDatagram) throw new HalError("too-large", `datagram of ${data.length} bytes exceeds ${maxDatagram}`);
         if (!net.isIP(to.address) || !isValidPort(to.port)) throw new HalError("address-invalid", `bad destination ${to.address}:${to.port}`);
+        sending++;
         socket.send(data, to.port, to.address, (error) => {
           if (error && !closed) options.onError?.(halErrorFrom(error));
+          if (--sending === 0 && closeWhenSent) socket.close();
         });
       },
       close() {
         if (closed) return;
         closed = true;
-        socket.close();
+        if (sending > 0) closeWhenSent = true;
+        else socket.close();
       },
     };
   }

@@ -6,6 +6,7 @@ import { AsyncMutex } from "../../mutex.js";
 import type { Platform } from "../../platform.js";
 import type { TimerHandle } from "../../time.js";
 import { randomFillSync } from "node:crypto";
+import { loadNodeDtlsEngine } from "./dtls/node-dtls.js";
 import { DEFAULT_FIRMWARE_AREA } from "./firmware-host.js";
 import { FileBlockDevice } from "./file-block-device.js";
 import { FileSettingsStore } from "./file-settings.js";
@@ -52,13 +53,16 @@ export interface NodePlatformOptions {
 /**
  * The host port running directly in Node (no XS): the same HAL on Node's
  * sockets, timers and files. Tests use it to run device code under jest; the
- * firmware itself runs in XS through FirmwareHost.
+ * firmware itself runs in XS through FirmwareHost. `dtls` is there when the
+ * N-API addon of the DTLS core was built (hal/host/node/dtls).
  */
 export function createNodePlatform(options: NodePlatformOptions): Platform & { readonly time: { readonly pendingTimers: number }; close(): void } {
   const time = new ClosableTime();
   const file = new FileBlockDevice(path.join(options.stateDir, "firmware.bin"), DEFAULT_FIRMWARE_AREA.bytes, DEFAULT_FIRMWARE_AREA.sectorSize);
   const sink = options.sink ?? { writeLine: (line: string) => process.stdout.write(`${line}\n`) };
   const stopHandlers: ((done: () => void) => void)[] = [];
+  // DTLS when npm install could build the addon of the C core (build-native/dtls-node.status says why not).
+  const dtls = loadNodeDtlsEngine().engine;
   return {
     name: "host/node",
     log: new Logger(sink, time, options.logLevel ?? "info"),
@@ -66,6 +70,7 @@ export function createNodePlatform(options: NodePlatformOptions): Platform & { r
     random: { fill: (target) => void randomFillSync(target) },
     net: new NodeNet(),
     memory: new MemoryBudget(DEFAULT_MEMORY_POOLS),
+    ...(dtls ? { dtls } : {}),
     settings: new FileSettingsStore(path.join(options.stateDir, "settings.json")),
     firmware: new FlashFirmwareStorage(file),
     createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters),
