@@ -39,7 +39,10 @@ if ! printf '#include <mbedtls/ssl.h>\n#include <mbedtls/ssl_cookie.h>\n#ifndef 
   skip "mbedtls headers with DTLS are missing: apt-get install libmbedtls-dev"
 fi
 
-sources=("$root/modules/dtls/dtls-core.c" "$root/modules/dtls/dtls-shared.c" "$root/hal/host/node/dtls/dtls-napi.c")
+# The core's C files (every modules/dtls/dtls-*.c but the XS binding), then the N-API binding.
+sources=()
+for file in "$root"/modules/dtls/dtls-*.c; do [ "$(basename "$file")" = dtls-xs.c ] || sources+=("$file"); done
+sources+=("$root/hal/host/node/dtls/dtls-napi.c")
 # Incremental: nothing to do when the addon is newer than every source and header.
 if [ -f "$addon" ] && [ ! -f "$status" ]; then
   newer=$(find "${sources[@]}" "$root/modules/dtls" -name '*.[ch]' -newer "$addon" 2>/dev/null | head -n 1)
