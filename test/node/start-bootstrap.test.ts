@@ -99,7 +99,8 @@ describe("npm start --bootstrap-mode client-initiated with the development serve
     expect(operations.filter((o) => !o.startsWith("Bootstrap-Discover"))).toEqual(["Bootstrap-Delete / 2.02", "Bootstrap-Write /0 2.04", "Bootstrap-Write /1 2.04", "Bootstrap-Finish /bs 2.04"]);
     expect(plain.output).toMatch(/registered with server \d+/);
     expect(plain.output).not.toMatch(/\[server\]/); // no development server of its own in client-initiated mode
-    await waitUntil(() => notificationsOf("bs-demo").length >= 3, "3 reports at the observer of /19/0/0");
+    // The server may see a notification before the device prints its SENT_SUCCESS: wait for both sides.
+    await waitUntil(() => notificationsOf("bs-demo").length >= 3 && sentReports(plain).length >= 3, "3 reports sent and at the observer of /19/0/0");
     const sent = sentReports(plain);
     expect(notificationsOf("bs-demo").slice(0, 3)).toEqual(sent.slice(0, 3));
     expect(server.violations.count).toBe(0);
