@@ -5,7 +5,7 @@ import type { Time } from "../../hal/time.js";
 import { peerKey, type Peer } from "../coap/message.js";
 import type { CoapTransport } from "../coap/transport.js";
 import { DtlsError, type DtlsErrorCode } from "./errors.js";
-import { DtlsSession, type DtlsSessionStats, type DtlsSuite } from "./session.js";
+import { DtlsSession, recordPlaintextRoom, type DtlsSessionStats, type DtlsSuite } from "./session.js";
 
 export interface DtlsServerTransportOptions {
   readonly engine: DtlsEngine;
@@ -41,8 +41,6 @@ export type DtlsServerSessionEvent =
 
 export const DTLS_SERVER_DEFAULTS = Object.freeze({ maxSessions: 32, maxHandshakes: 8, idleTimeoutMs: 0 });
 
-/** Record expansion: header 13 + CCM_8 nonce 8 and tag 8; CBC: IV 16, HMAC-SHA256 32, padding up to 16. */
-const OVERHEAD = Object.freeze({ TLS_PSK_WITH_AES_128_CCM_8: 29, TLS_PSK_WITH_AES_128_CBC_SHA256: 77 });
 /** DTLS record header 13 bytes, handshake header 12, then ClientHello's version (2) and random (32). */
 const CLIENT_HELLO_RANDOM = Object.freeze({ offset: 27, length: 32 });
 const MAX_PEER_ID = 64;
@@ -119,9 +117,7 @@ export class DtlsServerTransport implements CoapTransport {
   }
 
   get maxDatagramSize(): number {
-    const suites = this.options.suites ?? ["TLS_PSK_WITH_AES_128_CCM_8", "TLS_PSK_WITH_AES_128_CBC_SHA256"];
-    const overhead = Math.max(...suites.map((suite) => OVERHEAD[suite]));
-    return (this.options.mtu ?? this.inner.maxDatagramSize) - overhead;
+    return recordPlaintextRoom(this.options.mtu ?? this.inner.maxDatagramSize, this.options.suites);
   }
 
   get localPort(): number {

@@ -9,6 +9,15 @@ export const DTLS_SUITES = Object.freeze({
 });
 export type DtlsSuite = keyof typeof DTLS_SUITES;
 
+/** Record expansion: header 13 + CCM_8 nonce 8 and tag 8; CBC: IV 16, HMAC-SHA256 32, padding up to 16. */
+const RECORD_OVERHEAD: Readonly<Record<DtlsSuite, number>> = Object.freeze({ TLS_PSK_WITH_AES_128_CCM_8: 29, TLS_PSK_WITH_AES_128_CBC_SHA256: 77 });
+
+/** The plaintext one record carries in a `datagramSize` datagram, whichever of `suites` (default: every one) is negotiated. */
+export function recordPlaintextRoom(datagramSize: number, suites?: readonly DtlsSuite[]): number {
+  const offered = suites ?? (Object.keys(DTLS_SUITES) as DtlsSuite[]);
+  return datagramSize - Math.max(...offered.map((suite) => RECORD_OVERHEAD[suite]));
+}
+
 /**
  * RFC 6347 retransmission defaults: 1 s doubling up to 60 s, the handshake
  * given up after the 60 s interval. NB-IoT links want more (Agent Tiny used

@@ -1,10 +1,10 @@
 import type { DtlsEngine } from "../../hal/dtls.js";
 import type { HalError } from "../../hal/errors.js";
 import type { Time } from "../../hal/time.js";
-import { peerKey, type Peer } from "../coap/message.js";
+import { bytesEqual, peerKey, type Peer } from "../coap/message.js";
 import type { CoapTransport } from "../coap/transport.js";
 import { DtlsError } from "./errors.js";
-import { DtlsSession, type DtlsSessionState, type DtlsSessionStats, type DtlsSuite } from "./session.js";
+import { DtlsSession, recordPlaintextRoom, type DtlsSessionState, type DtlsSessionStats, type DtlsSuite } from "./session.js";
 
 /** A PSK identity and key (1 to 64 bytes). */
 export interface PskCredentials {
@@ -35,14 +35,7 @@ export interface DtlsTransportOptions {
 
 export const DTLS_TRANSPORT_DEFAULTS = Object.freeze({ maxPeers: 4, maxQueuedPerPeer: 4 });
 
-/** Record expansion: header 13 + CCM_8 nonce 8 and tag 8; CBC: IV 16, HMAC-SHA256 32, padding up to 16. */
-const OVERHEAD = Object.freeze({ TLS_PSK_WITH_AES_128_CCM_8: 29, TLS_PSK_WITH_AES_128_CBC_SHA256: 77 });
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 interface PeerEntry {
   readonly peer: Peer;
@@ -74,9 +67,7 @@ export class DtlsTransport implements CoapTransport {
   }
 
   get maxDatagramSize(): number {
-    const suites = this.options.suites ?? ["TLS_PSK_WITH_AES_128_CCM_8", "TLS_PSK_WITH_AES_128_CBC_SHA256"];
-    const overhead = Math.max(...suites.map((suite) => OVERHEAD[suite]));
-    return (this.options.mtu ?? this.inner.maxDatagramSize) - overhead;
+    return recordPlaintextRoom(this.options.mtu ?? this.inner.maxDatagramSize, this.options.suites);
   }
 
   get localPort(): number {
@@ -101,7 +92,7 @@ export class DtlsTransport implements CoapTransport {
       return;
     }
     // A CoAP retransmission of a datagram that still waits for the handshake is not queued twice.
-    if (entry.queue.some((queued) => sameBytes(queued, data))) return;
+    if (entry.queue.some((queued) => bytesEqual(queued, data))) return;
     if (entry.queue.length >= (this.options.maxQueuedPerPeer ?? DTLS_TRANSPORT_DEFAULTS.maxQueuedPerPeer)) {
       throw new DtlsError("queue-full");
     }

@@ -11,13 +11,14 @@
  * firmware's Security-object → DTLS routing (main.ts → agent → lwm2m).
  */
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadNodeDtlsEngine } from "../../hal/host/node/dtls/node-dtls.js";
 import { BUILD_ROOT } from "../../hal/host/node/firmware-host.js";
 import { xsnapWorkerBinary } from "../../hal/host/node/xs-worker.js";
+import { startGroup } from "./process-group.js";
 
 const ENGINE = loadNodeDtlsEngine();
 const WORKER = xsnapWorkerBinary();
@@ -50,38 +51,9 @@ maybe("npm start over DTLS (--psk-id, --psk)", () => {
       "--state-dir", stateDir,
     ];
     // Its own process group: SIGINT goes to the group, as Ctrl-C in a terminal does.
-    child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const listeners = new Set<() => void>();
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      for (const listener of listeners) listener();
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    const exited = new Promise<number | null>((resolve) => child!.on("close", (code) => {
-      for (const listener of listeners) listener();
-      resolve(code);
-    }));
-    const waitFor = (pattern: RegExp, ms = 30000) =>
-      new Promise<RegExpExecArray>((resolve, reject) => {
-        const check = () => {
-          const match = pattern.exec(output);
-          const ended = child!.exitCode !== null || child!.signalCode !== null;
-          if (match || ended) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            if (match) resolve(match);
-            else reject(new Error(`exited before ${pattern} appeared; output:\n${output}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`${pattern} did not appear within ${ms} ms; output:\n${output}`));
-        }, ms);
-        listeners.add(check);
-        check();
-      });
+    const run = startGroup(process.execPath, args);
+    child = run.child;
+    const waitFor = (pattern: RegExp, ms = 30000) => run.waitFor(pattern, ms);
 
     const port = (await waitFor(/\[server\] development LwM2M server .* coaps:\/\/127\.0\.0\.1:(\d+) \(DTLS PSK identity "demo-dtls-id"\)/))[1];
     await waitFor(new RegExp(`server coaps://127\\.0\\.0\\.1:${port}`));
@@ -89,9 +61,9 @@ maybe("npm start over DTLS (--psk-id, --psk)", () => {
     await waitFor(/(\[server\] notification dtls-demo \/19\/0\/0: [^\n]*\n[^]*){3}/);
     process.kill(-child.pid!, "SIGINT");
     await waitFor(new RegExp(`\\[server\\] ${ENDPOINT} deregistered`), 10000);
-    expect(await exited).toBe(0);
-    expect(output).not.toContain(KEY_HEX);
-    expect(output.toLowerCase()).not.toContain(KEY_HEX);
-    expect(output).not.toMatch(/\[host\] (firmware failed|firmware did not start|the XS worker)/);
+    expect((await run.exited).code).toBe(0);
+    expect(run.output()).not.toContain(KEY_HEX);
+    expect(run.output().toLowerCase()).not.toContain(KEY_HEX);
+    expect(run.output()).not.toMatch(/\[host\] (firmware failed|firmware did not start|the XS worker)/);
   }, 60000);
 });

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { DtlsEngine, DtlsNativeCallbacks, DtlsNativeOptions, DtlsNativeSession, DtlsNativeStats, DtlsNativeStatus } from "../../../dtls.js";
+import type { DtlsEngine, DtlsNativeCallbacks, DtlsNativeOptions, DtlsNativeSession } from "../../../dtls.js";
 
 /** The repository root, from build/hal/host/node/dtls/ (compiled) or hal/host/node/dtls/ (sources). */
 const REPO_ROOT = (() => {
@@ -20,21 +20,9 @@ const REPO_ROOT = (() => {
 export const NODE_DTLS_ADDON = path.join(REPO_ROOT, "build-native", "dtls-node.node");
 const STATUS_FILE = path.join(REPO_ROOT, "build-native", "dtls-node.status");
 
-/** What the addon exports. */
-interface Addon {
-  readonly Session: new (options: DtlsNativeOptions) => {
-    start(): DtlsNativeStatus;
-    receive(datagram: Uint8Array): DtlsNativeStatus;
-    timerExpired(): DtlsNativeStatus;
-    write(plaintext: Uint8Array): DtlsNativeStatus;
-    close(): DtlsNativeStatus;
-    forgetResume(): void;
-    stats(): DtlsNativeStats;
-  };
-  liveSessions(): number;
-  liveResumes(): number;
-  heapInUse(): number;
-  connectionIdSupported(): boolean;
+/** What the addon exports: the session class (its callbacks are methods a subclass adds) and the engine's counters. */
+interface Addon extends Omit<DtlsEngine, "createSession"> {
+  readonly Session: new (options: DtlsNativeOptions) => DtlsNativeSession;
 }
 
 export type NodeDtlsLoad = { readonly engine: DtlsEngine; readonly missing?: undefined } | { readonly engine?: undefined; readonly missing: string };
