@@ -4,6 +4,7 @@ import type { MemoryBudget } from "./memory.js";
 import type { AsyncMutex } from "./mutex.js";
 import type { Net } from "./net.js";
 import type { RandomSource } from "./random.js";
+import type { Serial } from "./serial.js";
 import type { FirmwareStorage, SettingsStore } from "./storage.js";
 import type { Time } from "./time.js";
 
@@ -23,6 +24,8 @@ export interface Platform {
   readonly firmware: FirmwareStorage;
   /** DTLS through mbedtls; absent where the build does not link the binding (Node, the stock XS worker). */
   readonly dtls?: DtlsEngine;
+  /** The UART of an AT-command radio module; absent where the port has none configured. */
+  readonly serial?: Serial;
   createMutex(name: string, maxWaiters?: number): AsyncMutex;
   /** Registers work to run before the platform stops (SIGINT on the host). */
   onStop(handler: (done: () => void) => void): void;
