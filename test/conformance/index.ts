@@ -2,6 +2,7 @@ import type { Suite } from "./harness.js";
 import agent from "./agent.suite.js";
 import agentReportPath from "./agent-report-path.suite.js";
 import agentLifecycle from "./agent-lifecycle.suite.js";
+import atParser from "./at-parser.suite.js";
 import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
@@ -54,4 +55,5 @@ export const SUITES: readonly Suite[] = Object.freeze([
   agentLifecycle,
   lifecycleSoak,
   firmwareSettings,
+  atParser,
 ]);
