@@ -3,6 +3,7 @@ import agent from "./agent.suite.js";
 import agentReportPath from "./agent-report-path.suite.js";
 import agentLifecycle from "./agent-lifecycle.suite.js";
 import atParser from "./at-parser.suite.js";
+import atChannel from "./at-channel.suite.js";
 import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
@@ -56,4 +57,5 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lifecycleSoak,
   firmwareSettings,
   atParser,
+  atChannel,
 ]);
