@@ -1,6 +1,6 @@
 import { HalError } from "../../hal/errors.js";
 import type { SocketAddress } from "../../hal/net.js";
-import { command, field, poll, sequence, type AdaptorContext, type AdaptorProfile, type AtAdaptor, type Done, type LinkProtocol, type ModemInfo } from "./adaptor.js";
+import { command, field, poll, sequence, type AdaptorContext, type AdaptorProfile, type AtAdaptor, type Done, type LinkProtocol, type ModemInfo, type Step } from "./adaptor.js";
 import { decimal, fromHex, toHex } from "./at-text.js";
 
 const NSORF_LINE = /^(\d+),([0-9.]+),(\d+),(\d+),([0-9A-Fa-f]*),(\d+)$/;
@@ -53,16 +53,9 @@ export class Bc95Adaptor implements AtAdaptor {
         (next) =>
           channel.execute({ text: "AT+CGATT?", collect: ["+CGATT:"] }, (error, response) => {
             if (error || field(response, "+CGATT:") === "1") return next(error);
-            command(channel, { text: "AT+CGATT=1" })(next);
+            // Not attached: ask for it, then poll until the network lets us in.
+            sequence([command(channel, { text: "AT+CGATT=1" }), this.pollAttach()], next);
           }),
-        poll(
-          this.context,
-          { text: "AT+CGATT?", collect: ["+CGATT:"] },
-          (response) => (field(response, "+CGATT:") === "1" ? "done" : "again"),
-          ATTACH.intervalMs,
-          ATTACH.maxPolls,
-          () => new HalError("unreachable", "not attached to an NB-IoT network"),
-        ),
         command(channel, { text: "AT+CSQ", collect: ["+CSQ:"] }, (response) => {
           this.context.log.info(`signal: +CSQ:${field(response, "+CSQ:") ?? "?"}`);
           return undefined;
@@ -109,6 +102,17 @@ export class Bc95Adaptor implements AtAdaptor {
 
   resolve(host: string, callback: (error: HalError | undefined, address?: string) => void): void {
     callback(new HalError("dns-failed", `BC95 adaptor resolves numeric addresses only (asked for ${host})`));
+  }
+
+  private pollAttach(): Step {
+    return poll(
+      this.context,
+      { text: "AT+CGATT?", collect: ["+CGATT:"] },
+      (response) => (field(response, "+CGATT:") === "1" ? "done" : "again"),
+      ATTACH.intervalMs,
+      ATTACH.maxPolls,
+      () => new HalError("unreachable", "not attached to an NB-IoT network"),
+    );
   }
 
   deinit(callback: Done): void {

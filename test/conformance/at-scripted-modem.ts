@@ -65,6 +65,8 @@ export class ScriptedModem implements Serial {
   openCount = 0;
   private options: SerialOptions | undefined;
   private input = "";
+  /** The LF of the CR LF that ended a command is not payload. */
+  private skipLf = false;
   private payload: { link: number; length: number; remote: SocketAddress | undefined; data: number[]; after: (link: number) => string[] } | undefined;
 
   constructor(kind: ModemKind, time: Time) {
@@ -145,6 +147,10 @@ export class ScriptedModem implements Serial {
 
   private fromHost(data: Uint8Array): void {
     for (let i = 0; i < data.length; i++) {
+      if (this.skipLf) {
+        this.skipLf = false;
+        if (data[i] === 10) continue;
+      }
       const payload = this.payload;
       if (payload) {
         payload.data.push(data[i]!);
@@ -157,8 +163,10 @@ export class ScriptedModem implements Serial {
       }
       const char = String.fromCharCode(data[i]!);
       if (char === "\r" || char === "\n") {
-        if (this.input.length > 0) this.command(this.input);
+        const line = this.input;
         this.input = "";
+        this.skipLf = char === "\r";
+        if (line.length > 0) this.command(line);
       } else {
         this.input += char;
       }

@@ -4,6 +4,7 @@ import agentReportPath from "./agent-report-path.suite.js";
 import agentLifecycle from "./agent-lifecycle.suite.js";
 import atParser from "./at-parser.suite.js";
 import atChannel from "./at-channel.suite.js";
+import atAdaptors from "./at-adaptors.suite.js";
 import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
@@ -58,4 +59,5 @@ export const SUITES: readonly Suite[] = Object.freeze([
   firmwareSettings,
   atParser,
   atChannel,
+  atAdaptors,
 ]);
