@@ -5,6 +5,7 @@ import agentLifecycle from "./agent-lifecycle.suite.js";
 import atParser from "./at-parser.suite.js";
 import atChannel from "./at-channel.suite.js";
 import atAdaptors from "./at-adaptors.suite.js";
+import atRecovery from "./at-recovery.suite.js";
 import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
@@ -60,4 +61,5 @@ export const SUITES: readonly Suite[] = Object.freeze([
   atParser,
   atChannel,
   atAdaptors,
+  atRecovery,
 ]);
