@@ -93,7 +93,7 @@ export class Esp8266Adaptor implements AtAdaptor {
     );
   }
 
-  connect(link: number, protocol: LinkProtocol, remote: SocketAddress, callback: (error: HalError | undefined, link?: number) => void): void {
+  connect(link: number, protocol: LinkProtocol, remote: SocketAddress, callback: (error: HalError | undefined, link?: number) => void, retried = false): void {
     const type = protocol === "udp" ? '"UDP"' : '"TCP"';
     this.context.channel.execute(
       {
@@ -103,6 +103,10 @@ export class Esp8266Adaptor implements AtAdaptor {
       },
       (error, response) => {
         if (!error) return callback(undefined, link);
+        // A link the module kept (a CIPCLOSE that timed out): close it and open again, once.
+        if (!retried && response.lines.indexOf("ALREADY CONNECTED") >= 0) {
+          return this.close(link, () => this.connect(link, protocol, remote, callback, true));
+        }
         const refused = response.lines.indexOf(`${link},CLOSED`) >= 0;
         callback(refused ? new HalError("refused", `${remote.address}:${remote.port} refused the connection`) : error);
       },

@@ -285,7 +285,7 @@ export class ModemNet implements Net, LinkHost {
     this.setState("recovering", reason);
     this.channel.abort(reason);
     this.byId.clear();
-    const error = new HalError("unreachable", `modem ${reason}; recovering`);
+    const error = new HalError("unreachable", `${this.settings.modem}: ${reason}; recovering`);
     for (const link of [...this.links]) link.down(error);
     this.schedule(this.retryMs, () => this.initialise());
   }
@@ -300,7 +300,8 @@ export class ModemNet implements Net, LinkHost {
     const link = this.byId.get(id);
     if (!link) return;
     this.byId.delete(id);
-    link.down(new HalError("io", `modem link ${id} ${reason}`));
+    // For TCP the peer's close is the orderly end of the connection.
+    link.down(new HalError(link.protocol === "tcp" ? "closed" : "io", `modem link ${id} ${reason}`));
   }
 
   private whenReady(callback: (error: HalError | undefined) => void): void {

@@ -94,7 +94,7 @@ export class ModemTcpConnection implements TcpConnection {
         onData: (data) => {
           if (!this.ended) this.options.onData(data);
         },
-        onError: (error) => this.end(error),
+        onError: (error) => this.end(error.code === "closed" ? undefined : error),
       },
       "tcp",
       { address, port: this.options.port },

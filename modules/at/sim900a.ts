@@ -94,7 +94,7 @@ export class Sim900aAdaptor implements AtAdaptor {
     );
   }
 
-  connect(link: number, protocol: LinkProtocol, remote: SocketAddress, callback: (error: HalError | undefined, link?: number) => void): void {
+  connect(link: number, protocol: LinkProtocol, remote: SocketAddress, callback: (error: HalError | undefined, link?: number) => void, retried = false): void {
     const type = protocol === "udp" ? '"UDP"' : '"TCP"';
     this.context.channel.execute(
       {
@@ -102,11 +102,16 @@ export class Sim900aAdaptor implements AtAdaptor {
         timeoutMs: TIMEOUTS.connect,
         collect: (line) => line === "OK",
         final: (line) => {
-          if (line === `${link}, CONNECT OK` || line === `${link}, ALREADY CONNECT`) return "ok";
-          return line === `${link}, CONNECT FAIL` ? "error" : undefined;
+          if (line === `${link}, CONNECT OK`) return "ok";
+          return line === `${link}, CONNECT FAIL` || line === `${link}, ALREADY CONNECT` ? "error" : undefined;
         },
       },
-      (error) => callback(error, error ? undefined : link),
+      (error) => {
+        if (!error) return callback(undefined, link);
+        // The module kept this link (to whatever remote): close it and open again, once.
+        if (!retried && error.final === `${link}, ALREADY CONNECT`) return this.close(link, () => this.connect(link, protocol, remote, callback, true));
+        callback(error);
+      },
     );
   }
 

@@ -160,4 +160,44 @@ export default suite("at-adaptors", (test) => {
     assert.equal(second.errors.length, 0);
     await rig.stop();
   });
+
+  for (const kind of ["esp8266", "sim900a"] as const) {
+    test(`${kind}: a link the module kept (ALREADY CONNECT) is closed and opened again`, async () => {
+      const rig = modemRig(kind);
+      await rig.up();
+      rig.modem.links.set(0, { protocol: "UDP", remote: { address: "10.0.0.99", port: 9 }, inbox: [] });
+      const { endpoint, errors } = rig.endpoint();
+      endpoint.send(bytes("x"), SERVER);
+      await rig.until(() => rig.modem.sent.length === 1, 2000, "the datagram to go out");
+      assert.equal(rig.modem.links.get(0)!.remote, SERVER);
+      assert.equal(rig.modem.commands.filter((line) => line === "AT+CIPCLOSE=0").length, 1);
+      assert.equal(errors.length, 0);
+      await rig.stop();
+    });
+
+    test(`${kind}: TCP connects, sends without a remote, receives, and ends cleanly when the peer closes`, async () => {
+      const rig = modemRig(kind);
+      await rig.up();
+      const events: string[] = [];
+      const data: Uint8Array[] = [];
+      const connection = rig.net.connectTcp({
+        host: "10.9.8.7",
+        port: 80,
+        onConnect: () => void events.push("connect"),
+        onData: (chunk) => void data.push(chunk),
+        onClose: (error) => void events.push(error ? `close ${error.code}` : "close"),
+      });
+      await rig.until(() => events.length === 1, 2000, "the connection");
+      connection.send(bytes("GET"));
+      await rig.until(() => rig.modem.sent.length === 1, 2000, "the bytes to go out");
+      assert.ok(rig.modem.commands.indexOf("AT+CIPSEND=0,3") >= 0, "TCP sends carry no remote");
+      rig.modem.deliver(0, bytes("200"), { address: "10.9.8.7", port: 80 });
+      await rig.until(() => data.length === 1, 2000, "the answer");
+      rig.modem.dropLink(0);
+      await rig.until(() => events.length === 2, 2000, "the close");
+      assert.equal(events, ["connect", "close"]);
+      assert.equal(connection.closed, true);
+      await rig.stop();
+    });
+  }
 });
