@@ -9,7 +9,8 @@ import { AtChannel } from "./at-channel.js";
 import { AtError } from "./at-errors.js";
 import { BC95_PROFILE, Bc95Adaptor } from "./bc95.js";
 import { ESP8266_PROFILE, Esp8266Adaptor } from "./esp8266.js";
-import type { LinkHost, ModemLink } from "./modem-link.js";
+import { LinkTable } from "./link-table.js";
+import type { LinkHost } from "./modem-link.js";
 import type { ModemKind, ModemSettings } from "./modem-settings.js";
 import { ModemTcpConnection, ModemUdpEndpoint } from "./modem-sockets.js";
 import { SIM900A_PROFILE, Sim900aAdaptor } from "./sim900a.js";
@@ -45,9 +46,10 @@ export const MODEM_NET_DEFAULTS = Object.freeze({
  * connections over the module's links. The layers above see network errors
  * through onError and a recovery, never a hang.
  */
-export class ModemNet implements Net, LinkHost {
+export class ModemNet implements Net {
   readonly maxDatagramSize: number;
-  readonly adaptor: AtAdaptor;
+  private readonly adaptor: AtAdaptor;
+  private readonly host: LinkHost;
   private readonly platform: ModemPlatform;
   private readonly settings: ModemSettings;
   private readonly events: ModemNetEvents;
@@ -55,10 +57,7 @@ export class ModemNet implements Net, LinkHost {
   private readonly channel: AtChannel;
   private readonly profile: AdaptorProfile;
   private readonly timers = new Set<TimerHandle>();
-  /** Link id → link, for the ids the module holds (or is opening). */
-  private readonly byId = new Map<number, ModemLink>();
-  /** Every link not yet closed. */
-  private readonly links = new Set<ModemLink>();
+  private readonly table: LinkTable;
   private readonly readyWaiters: ((error: HalError | undefined) => void)[] = [];
   private port: SerialPort | undefined;
   private current: ModemState = "stopped";
@@ -102,14 +101,24 @@ export class ModemNet implements Net, LinkHost {
       schedule: (delayMs, callback) => this.schedule(delayMs, callback),
     };
     this.adaptor = settings.modem === "esp8266" ? new Esp8266Adaptor(context) : settings.modem === "sim900a" ? new Sim900aAdaptor(context) : new Bc95Adaptor(context);
+    const table = (this.table = new LinkTable(profile.maxLinks));
+    const net = this;
+    this.host = {
+      get ready() {
+        return net.current === "ready";
+      },
+      adaptor: this.adaptor,
+      reserve: (link) => table.reserve(link),
+      rebind: (link, from, to) => table.rebind(link, from, to),
+      release: (link, id) => table.release(link, id),
+      forget: (link) => table.forget(link),
+      noteFailure: (error) => this.noteFailure(error),
+      schedule: (delayMs, callback) => this.schedule(delayMs, callback),
+    };
   }
 
   get state(): ModemState {
     return this.current;
-  }
-
-  get ready(): boolean {
-    return this.current === "ready";
   }
 
   get localAddress(): string | undefined {
@@ -142,7 +151,7 @@ export class ModemNet implements Net, LinkHost {
     this.stopping = true;
     this.initRun++;
     this.clearTimers();
-    const open = this.current === "ready" ? [...this.byId.keys()] : [];
+    const open = this.current === "ready" ? this.table.ids() : [];
     const closeNext = (): void => {
       const id = open.shift();
       if (id === undefined) return this.finishStop(done);
@@ -152,7 +161,7 @@ export class ModemNet implements Net, LinkHost {
   }
 
   openUdp(options: UdpOptions): UdpEndpoint {
-    return new ModemUdpEndpoint(this, options, this.maxDatagramSize, this.profile.maxLinks);
+    return new ModemUdpEndpoint(this.host, options, this.maxDatagramSize, this.profile.maxLinks);
   }
 
   connectTcp(options: TcpOptions): TcpConnection {
@@ -160,7 +169,7 @@ export class ModemNet implements Net, LinkHost {
     const connection = new ModemTcpConnection(options, this.maxDatagramSize);
     this.resolve(options.host, (error, address) => {
       if (error || !address) connection.end(error ?? new HalError("dns-failed", options.host));
-      else connection.connect(this, address);
+      else connection.connect(this.host, address);
     });
     return connection;
   }
@@ -174,33 +183,7 @@ export class ModemNet implements Net, LinkHost {
     });
   }
 
-  // LinkHost
-
-  reserve(link: ModemLink): number | undefined {
-    for (let id = 0; id < this.profile.maxLinks; id++) {
-      if (!this.byId.has(id)) {
-        this.byId.set(id, link);
-        this.links.add(link);
-        return id;
-      }
-    }
-    return undefined;
-  }
-
-  rebind(link: ModemLink, from: number, to: number): void {
-    if (this.byId.get(from) === link) this.byId.delete(from);
-    this.byId.set(to, link);
-  }
-
-  release(link: ModemLink, id: number): void {
-    if (this.byId.get(id) === link) this.byId.delete(id);
-  }
-
-  forget(link: ModemLink): void {
-    this.links.delete(link);
-  }
-
-  noteFailure(error: HalError): void {
+  private noteFailure(error: HalError): void {
     if (!(error instanceof AtError) || error.failure !== "timeout" || this.current !== "ready" || this.probing) return;
     if (this.channel.consecutiveTimeouts < MODEM_NET_DEFAULTS.timeoutsBeforeProbe) return;
     this.probing = true;
@@ -210,7 +193,7 @@ export class ModemNet implements Net, LinkHost {
     });
   }
 
-  schedule(delayMs: number, callback: () => void): void {
+  private schedule(delayMs: number, callback: () => void): void {
     const handle = this.platform.time.setTimer(delayMs, () => {
       this.timers.delete(handle);
       callback();
@@ -262,7 +245,7 @@ export class ModemNet implements Net, LinkHost {
       this.retryMs = MODEM_NET_DEFAULTS.retryFirstMs;
       this.setState("ready", `address ${info?.localAddress ?? "unknown"}`);
       for (const waiter of this.readyWaiters.splice(0)) waiter(undefined);
-      for (const link of [...this.links]) link.reopen();
+      for (const link of this.table.links()) link.reopen();
     });
   }
 
@@ -284,22 +267,22 @@ export class ModemNet implements Net, LinkHost {
     this.initRun++;
     this.setState("recovering", reason);
     this.channel.abort(reason);
-    this.byId.clear();
+    this.table.clearIds();
     const error = new HalError("unreachable", `${this.settings.modem}: ${reason}; recovering`);
-    for (const link of [...this.links]) link.down(error);
+    for (const link of this.table.links()) link.down(error);
     this.schedule(this.retryMs, () => this.initialise());
   }
 
   private onData(id: number, data: Uint8Array, remote: SocketAddress | undefined): void {
-    const link = this.byId.get(id);
+    const link = this.table.get(id);
     if (link) link.deliver(data, remote);
     else this.log.debug(`data for unknown link ${id} dropped (${data.length} bytes)`);
   }
 
   private onLinkClosed(id: number, reason: string): void {
-    const link = this.byId.get(id);
+    const link = this.table.get(id);
     if (!link) return;
-    this.byId.delete(id);
+    this.table.drop(id);
     // For TCP the peer's close is the orderly end of the connection.
     link.down(new HalError(link.protocol === "tcp" ? "closed" : "io", `modem link ${id} ${reason}`));
   }
@@ -316,9 +299,8 @@ export class ModemNet implements Net, LinkHost {
     this.channel.abort("stopped");
     this.channel.attach(undefined);
     this.clearTimers();
-    for (const link of [...this.links]) link.close();
-    this.byId.clear();
-    this.links.clear();
+    for (const link of this.table.links()) link.close();
+    this.table.clear();
     const port = this.port;
     this.port = undefined;
     if (port && !port.closed) port.close();
