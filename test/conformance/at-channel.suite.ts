@@ -160,4 +160,30 @@ export default suite("at-channel", (test) => {
     assert.equal(outcomes[0]!.error?.failure, "aborted");
     assert.equal(time.liveTimers, 0);
   });
+
+  test("fuzz: random input while commands run never throws and the channel still answers afterwards", async () => {
+    const { clock, channel, outcomes, record, module } = rig();
+    channel.addFrame({ prefix: "+IPD,", parseHeader: (fields) => ({ link: 0, length: Number(fields.split(",")[1]) }), crlfAfterColon: false, maxLength: 64 });
+    channel.onUrc("+NSONMI:", () => undefined);
+    channel.onFrames(() => undefined);
+    let state = 0x2545f491;
+    for (let round = 0; round < 200; round++) {
+      channel.execute({ text: `AT+R${round}`, payload: Uint8Array.of(1, 2), timeoutMs: 50 }, record);
+      const chunk = new Uint8Array(97);
+      for (let i = 0; i < chunk.length; i++) {
+        state ^= state << 13;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        chunk[i] = [13, 10, 62, 79, 75][state & 7] ?? (state >>> 8) & 0xff;
+      }
+      channel.feed(chunk);
+      await clock.advance(60);
+    }
+    assert.equal(outcomes.length, 200, "every command ended");
+    assert.ok(!channel.busy);
+    module("\r\n");
+    channel.execute({ text: "AT" }, record);
+    module("\r\nOK\r\n");
+    assert.equal(outcomes[200]!.error, undefined);
+  });
 });
