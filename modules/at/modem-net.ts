@@ -59,6 +59,7 @@ export class ModemNet implements Net {
   private readonly timers = new Set<TimerHandle>();
   private readonly table: LinkTable;
   private readonly readyWaiters: ((error: HalError | undefined) => void)[] = [];
+  private readonly stopWaiters: (() => void)[] = [];
   private port: SerialPort | undefined;
   private current: ModemState = "stopped";
   private started = false;
@@ -144,17 +145,19 @@ export class ModemNet implements Net {
   }
 
   stop(done: () => void): void {
-    if (!this.started || this.stopping) {
+    if (!this.started) {
       done();
       return;
     }
+    this.stopWaiters.push(done);
+    if (this.stopping) return;
     this.stopping = true;
     this.initRun++;
     this.clearTimers();
     const open = this.current === "ready" ? this.table.ids() : [];
     const closeNext = (): void => {
       const id = open.shift();
-      if (id === undefined) return this.finishStop(done);
+      if (id === undefined) return this.finishStop();
       this.adaptor.close(id, () => closeNext());
     };
     closeNext();
@@ -294,7 +297,7 @@ export class ModemNet implements Net {
     this.readyWaiters.push(callback);
   }
 
-  private finishStop(done: () => void): void {
+  private finishStop(): void {
     this.current = "stopped";
     this.channel.abort("stopped");
     this.channel.attach(undefined);
@@ -308,7 +311,7 @@ export class ModemNet implements Net {
     for (const waiter of this.readyWaiters.splice(0)) waiter(new HalError("closed", "the modem stopped"));
     this.started = false;
     this.stopping = false;
-    done();
+    for (const done of this.stopWaiters.splice(0)) done();
   }
 
   private clearTimers(): void {
