@@ -104,18 +104,22 @@ interface Result {
   readonly failed?: string;
 }
 
-async function runEntry(serialPath: string | undefined): Promise<Result> {
+async function runEntry(serialPath: string | undefined, hold?: { afterResult: () => Promise<void>; errors: object[] }): Promise<Result> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "host-serial-"));
   cleanups.push(() => fs.rmSync(stateDir, { recursive: true, force: true }));
   let resolveResult: (result: Result) => void = () => undefined;
   const result = new Promise<Result>((resolve) => (resolveResult = resolve));
   const host = new FirmwareHost({
     stateDir,
-    config: { log: "warn" },
+    config: { log: "warn", ...(hold ? { hold: true } : {}) },
     entry: path.join(BUILD_ROOT, "test", "xs", "serial-echo-entry.js"),
     ...(serialPath ? { serialPath } : {}),
     writeLine: (line) => process.stderr.write(`  ${line}\n`),
     onRequest: (op, header) => {
+      if (op === "serial-error") {
+        hold?.errors.push(header);
+        return { header: {} };
+      }
       if (op !== "serial-result") return undefined;
       resolveResult(header as unknown as Result);
       return { header: {} };
@@ -124,7 +128,9 @@ async function runEntry(serialPath: string | undefined): Promise<Result> {
   });
   try {
     await host.start();
-    return await Promise.race([result, new Promise<Result>((resolve) => setTimeout(() => resolve({ hasSerial: false, failed: "no result within 10 s" }), 10000).unref())]);
+    const outcome = await Promise.race([result, new Promise<Result>((resolve) => setTimeout(() => resolve({ hasSerial: false, failed: "no result within 10 s" }), 10000).unref())]);
+    await hold?.afterResult();
+    return outcome;
   } finally {
     await host.stop(1000);
   }
@@ -146,6 +152,19 @@ maybe("Platform.serial in XS through the bridge", () => {
     const deadline = Date.now() + 1000;
     while (descriptorsOn(running.devicePath!).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(descriptorsOn(running.devicePath!)).toEqual([]);
+  });
+
+  test("the other end going away reaches the firmware as the port's onError (serial-error)", async () => {
+    const running = await startEmulator({ modem: "bc95" });
+    const errors: object[] = [];
+    const afterResult = async () => {
+      await running.close();
+      const deadline = Date.now() + 3000;
+      while (errors.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const result = await runEntry(running.devicePath, { afterResult, errors });
+    expect(result.received).toBe("\r\nOK\r\n");
+    expect(errors).toEqual([{ op: "serial-error", code: "closed", message: expect.stringContaining("the other end is gone"), closed: true }]);
   });
 
   test("without serialPath the firmware has no Platform.serial", async () => {

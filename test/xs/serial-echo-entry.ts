@@ -1,6 +1,7 @@
 // Runs inside XS for test/node/host-serial.test.ts: opens Platform.serial
 // (the host's TTY, bridged), checks that a second open is refused, writes
-// "AT\r\n" and reports what came back once the module's OK is in it.
+// "AT\r\n" and reports what came back once the module's OK is in it. With
+// config hold=true it keeps the port open and reports its error instead.
 import config from "mc/config";
 import { createPlatform } from "hal/port";
 import { encodeFrame } from "../../hal/host/bridge-frame.js";
@@ -17,12 +18,15 @@ if (!serial) {
 } else {
   let received = "";
   let chunks = 0;
+  let reported = false;
   const port = serial.open({
     baud: Number(config["baud"] ?? 115200),
     onReceive: (data) => {
       chunks++;
       for (const byte of data) received += String.fromCharCode(byte);
-      if (!received.includes("\r\nOK\r\n") || port.closed) return;
+      if (!received.includes("\r\nOK\r\n") || port.closed || reported) return;
+      reported = true;
+      if (config["hold"]) return report({ op: "serial-result", hasSerial: true, received, chunks, closed: port.closed, secondOpen });
       port.close();
       let writeAfterClose = "none";
       try {
@@ -32,7 +36,7 @@ if (!serial) {
       }
       report({ op: "serial-result", hasSerial: true, received, chunks, closed: port.closed, secondOpen, writeAfterClose });
     },
-    onError: (error) => report({ op: "serial-result", hasSerial: true, failed: error.message }),
+    onError: (error) => report({ op: "serial-error", code: error.code, message: error.message, closed: port.closed }),
   });
   let secondOpen = "accepted";
   try {
