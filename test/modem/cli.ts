@@ -1,7 +1,7 @@
 /**
  * A modem emulator for a person:
  *
- *   node build/test/modem/cli.js --modem esp8266|sim900a|bc95 [--tty PATH]
+ *   node build/test/modem/cli.js --modem esp8266|sim900a|bc95 [--tty PATH [--baud N]]
  *        [--ssid S --password P] [--apn A] [--log]
  *
  * Without --tty it makes a pty pair and prints the TTY the firmware should
@@ -29,6 +29,7 @@ function parseArguments(argv: string[]): StartEmulatorOptions & { logDialogue: b
     ...(values["ssid"] ? { ssid: values["ssid"] } : {}),
     ...(values["password"] ? { password: values["password"] } : {}),
     ...(values["apn"] ? { apn: values["apn"] } : {}),
+    ...(values["baud"] ? { baud: Number(values["baud"]) } : {}),
   };
 }
 
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   try {
     options = parseArguments(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\nusage: node build/test/modem/cli.js --modem esp8266|sim900a|bc95 [--tty PATH] [--ssid S --password P] [--apn A] [--log]\n`);
+    process.stderr.write(`${(error as Error).message}\nusage: node build/test/modem/cli.js --modem esp8266|sim900a|bc95 [--tty PATH [--baud N]] [--ssid S --password P] [--apn A] [--log]\n`);
     process.exitCode = 2;
     return;
   }
@@ -65,4 +66,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-void main();
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
