@@ -198,7 +198,7 @@ export class Esp8266Emulator extends ModemEmulator {
       link = await openHostLink(kind, remote, {
         data: (data, from) => this.received(id, link, data, from),
         closed: () => {
-          if (this.links.get(id) !== link) return;
+          if (!link || this.links.get(id) !== link) return;
           this.links.delete(id);
           this.urc(`${id},CLOSED`);
         },
@@ -215,8 +215,8 @@ export class Esp8266Emulator extends ModemEmulator {
     this.final("OK");
   }
 
-  private received(id: number, link: HostLink, data: Uint8Array, from: Remote): void {
-    if (this.links.get(id) !== link) return;
+  private received(id: number, link: HostLink | undefined, data: Uint8Array, from: Remote): void {
+    if (!link || this.links.get(id) !== link) return;
     for (let at = 0; at < data.length; at += MAX_SEND) {
       const chunk = data.subarray(at, at + MAX_SEND);
       const head = this.dinfo ? `\r\n+IPD,${id},${chunk.length},${from.address},${from.port}:` : `\r\n+IPD,${id},${chunk.length}:`;

@@ -186,10 +186,10 @@ export class Sim900aEmulator extends ModemEmulator {
         if (address)
           link = await openHostLink(kind, { address, port }, {
             data: (data) => {
-              if (this.links.get(id) === link) this.received(id, data);
+              if (link && this.links.get(id) === link) this.received(id, data);
             },
             closed: () => {
-              if (this.links.get(id) !== link) return;
+              if (!link || this.links.get(id) !== link) return;
               this.links.delete(id);
               this.urc(`${id}, CLOSED`);
             },
