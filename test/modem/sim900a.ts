@@ -19,7 +19,8 @@ export interface Sim900aOptions {
 const MAX_LINKS = 6;
 const MAX_SEND = 1460;
 
-type IpState = "INITIAL" | "START" | "GPRSACT" | "PDPDEACT";
+/** The IP stack's states as AT+CIPSTATUS names them (multi-IP: IP INITIAL, IP START, IP GPRSACT, IP STATUS, PDP DEACT). */
+type IpState = "INITIAL" | "START" | "GPRSACT" | "STATUS" | "PDPDEACT";
 
 /** SIMCom SIM900A, TCP/IP application commands (modules/at/command-sets.md, "SIM900A"). */
 export class Sim900aEmulator extends ModemEmulator {
@@ -114,7 +115,8 @@ export class Sim900aEmulator extends ModemEmulator {
       case "AT+CIICR":
         return this.bringUp();
       case "AT+CIFSR":
-        if (this.ipState !== "GPRSACT") return this.final("ERROR");
+        if (this.ipState !== "GPRSACT" && this.ipState !== "STATUS") return this.final("ERROR");
+        this.ipState = "STATUS";
         return this.respond(this.options.ip);
       case "AT+CDNSGIP":
         return this.resolve(args[0] ?? "");
@@ -139,7 +141,7 @@ export class Sim900aEmulator extends ModemEmulator {
     if (!on) {
       this.detached = true;
       this.closeAll(false);
-      if (this.ipState === "GPRSACT") this.ipState = "PDPDEACT";
+      if (this.ipState === "GPRSACT" || this.ipState === "STATUS") this.ipState = "PDPDEACT";
       return this.final("OK");
     }
     if (!this.registered) return this.final("ERROR");
@@ -162,7 +164,7 @@ export class Sim900aEmulator extends ModemEmulator {
   }
 
   private async resolve(host: string): Promise<void> {
-    if (this.ipState !== "GPRSACT" || !host) return this.final("ERROR");
+    if ((this.ipState !== "GPRSACT" && this.ipState !== "STATUS") || !host) return this.final("ERROR");
     this.final("OK");
     const epoch = this.epoch;
     const address = await lookup(host);
@@ -175,7 +177,8 @@ export class Sim900aEmulator extends ModemEmulator {
     const kind = args[1];
     const port = Number(args[3]);
     if (!(Number.isInteger(id) && id >= 0 && id < MAX_LINKS) || (kind !== "UDP" && kind !== "TCP") || !(port > 0 && port < 65536)) return this.final("ERROR");
-    if (this.ipState !== "GPRSACT") return this.final("ERROR");
+    // Multi-IP: links open in IP STATUS only, that is after CSTT, CIICR and CIFSR.
+    if (this.ipState !== "STATUS") return this.final("ERROR");
     this.final("OK");
     if (this.links.has(id)) return this.urc(`${id}, ALREADY CONNECT`);
     const epoch = this.epoch;
@@ -197,7 +200,7 @@ export class Sim900aEmulator extends ModemEmulator {
       } catch (error) {
         this.note(`link ${id} failed: ${String(error)}`);
       }
-      if (epoch !== this.epoch || this.ipState !== "GPRSACT" || this.links.has(id)) return link?.close();
+      if (epoch !== this.epoch || this.ipState !== "STATUS" || this.links.has(id)) return link?.close();
       if (!link) return this.urc(`${id}, CONNECT FAIL`);
       this.links.set(id, link);
       this.urc(`${id}, CONNECT OK`);
@@ -220,7 +223,8 @@ export class Sim900aEmulator extends ModemEmulator {
     const length = Number(args[1]);
     const link = this.links.get(id);
     if (!link || !(Number.isInteger(length) && length > 0 && length <= MAX_SEND)) return this.final("ERROR");
-    this.writeRaw("> ");
+    // The prompt as SIMCom modules send it: CR LF "> ", no line end after it.
+    this.writeRaw("\r\n> ");
     const data = await this.readData(length);
     const sent = this.links.get(id) === link && (await link.send(data));
     this.final(`${id}, ${sent ? "SEND OK" : "SEND FAIL"}`);

@@ -298,12 +298,20 @@ maybe("modem emulators on a pty, driven through NodeSerial", () => {
     });
   });
 
-  test("sim900a without a SIM: +CME ERROR: 10; a wrong APN: CIICR ERROR", async () => {
+  test("sim900a without a SIM: +CME ERROR: 10; a wrong APN: CIICR ERROR; links open only after CIFSR (IP STATUS)", async () => {
     const { wire } = await start({ modem: "sim900a", simPresent: false });
     await wire.step("AT+CPIN?", "\r\n+CME ERROR: 10\r\n");
     const other = await start({ modem: "sim900a", apn: "cmnet", registerDelayMs: 0, attachDelayMs: 0, bringUpDelayMs: 10 });
+    await other.wire.step("ATE0", "\r\nOK\r\n");
     await other.wire.step('AT+CSTT="internet","",""', "\r\nOK\r\n");
     await other.wire.step("AT+CIICR", "\r\nERROR\r\n");
+    await other.wire.step("AT+CIPSHUT", "\r\nSHUT OK\r\n");
+    await other.wire.step('AT+CSTT="cmnet","",""', "\r\nOK\r\n");
+    await other.wire.step("AT+CIICR", "\r\nOK\r\n");
+    await other.wire.step('AT+CIPSTART=0,"UDP","127.0.0.1","9"', "\r\nERROR\r\n");
+    await other.wire.step("AT+CIFSR", "\r\n10.64.12.7\r\n");
+    await other.wire.step('AT+CIPSTART=0,"UDP","127.0.0.1","9"', ["\r\nOK\r\n", "\r\n0, CONNECT OK\r\n"]);
+    await other.wire.step('AT+CIPSTART=0,"UDP","127.0.0.1","9"', ["\r\nOK\r\n", "\r\n0, ALREADY CONNECT\r\n"]);
   });
 
   test("bc95 refuses port 5683 and a payload whose hex does not match its length", async () => {
