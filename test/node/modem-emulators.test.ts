@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, test } from "@jest/globals";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import path from "node:path";
 import net from "node:net";
 import type { Esp8266Emulator } from "../modem/esp8266.js";
+import { BUILD_ROOT } from "../../hal/host/node/firmware-host.js";
 import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from "../modem/start.js";
 import { PAYLOAD, PAYLOAD_TEXT, udpEcho, Wire } from "../modem/wire.js";
 
@@ -320,5 +322,25 @@ maybe("modem emulators on a pty, driven through NodeSerial", () => {
     await wire.step("AT+NSOCR=DGRAM,17,56830,1", ["\r\n0\r\n", "\r\nOK\r\n"]);
     await wire.step("AT+NSOST=0,127.0.0.1,9,2,00", "\r\nERROR\r\n");
     await wire.step("AT+NRB", ["\r\nREBOOTING\r\n", "\r\nREBOOT_CAUSE_APPLICATION_AT\r\n", "\r\nNeul \r\n", "\r\nOK\r\n"]);
+  });
+
+  test("the CLI prints the device TTY, answers on it, takes fault commands on stdin and quits", async () => {
+    const cli = spawn(process.execPath, [path.join(BUILD_ROOT, "test", "modem", "cli.js"), "--modem", "bc95", "--log"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    cli.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
+    const exited = new Promise<number | null>((resolve) => cli.on("exit", resolve));
+    cleanups.push(() => cli.kill());
+    const deadline = Date.now() + 5000;
+    while (!/UART is (\S+)/.test(out) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const devicePath = /UART is (\S+)/.exec(out)![1]!;
+    const wire = new Wire(devicePath);
+    cleanups.push(() => wire.close());
+    await wire.step("AT", "\r\nOK\r\n");
+    cli.stdin.write("error 1\n");
+    while (!out.includes("the next 1 commands answer ERROR") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await wire.step("AT", "\r\nERROR\r\n");
+    expect(out).toContain("<- AT");
+    cli.stdin.write("quit\n");
+    expect(await exited).toBe(0);
   });
 });
