@@ -36,6 +36,7 @@ export class BridgeServer {
   private readonly udp = new Map<number, UdpEndpoint>();
   private readonly tcp = new Map<number, TcpConnection>();
   private serialPort: { id: number; port: SerialPort } | undefined;
+  private serialReleased: Promise<void> = Promise.resolve();
   /** Set when XS throws while handling an event; the runner stops on it. */
   onFatal: (error: Error) => void = (error) => {
     throw error;
@@ -85,8 +86,12 @@ export class BridgeServer {
     this.udp.clear();
     for (const connection of this.tcp.values()) connection.close();
     this.tcp.clear();
-    this.serialPort?.port.close();
-    this.serialPort = undefined;
+    if (this.serialPort) this.closeSerial(this.serialPort.port);
+  }
+
+  /** Resolves once the serial port the firmware had open has released its TTY (NodeSerial's descriptor). */
+  whenSerialReleased(): Promise<void> {
+    return this.serialReleased;
   }
 
   private async perform(op: string, frame: Frame): Promise<Reply> {
@@ -164,12 +169,11 @@ export class BridgeServer {
         open.port.write(frame.payload ?? new Uint8Array(0));
         return {};
       }
-      case "serial-close":
-        if (this.serialPort?.id === h["id"]) {
-          this.serialPort?.port.close();
-          this.serialPort = undefined;
-        }
+      case "serial-close": {
+        const open = this.serialPort;
+        if (open && open.id === h["id"]) this.closeSerial(open.port);
         return {};
+      }
       case "settings-get": {
         const value = s.settings.get(h["key"] as string);
         if (value instanceof Uint8Array) return { header: { bytes: true }, payload: value };
@@ -209,6 +213,13 @@ export class BridgeServer {
     const endpoint = await whenBound(net.openUdp(options));
     this.udp.set(id, endpoint);
     return { header: { localPort: endpoint.localPort } };
+  }
+
+  private closeSerial(port: SerialPort): void {
+    port.close();
+    this.serialPort = undefined;
+    const released = (port as { whenClosed?: Promise<void> }).whenClosed;
+    if (released) this.serialReleased = released;
   }
 
   private openSerial(id: number, baud: number): void {

@@ -183,6 +183,7 @@ export class FirmwareHost {
       });
     });
     this.server.shutdown();
+    await this.server.whenSerialReleased();
     // XS may be busy for good when it did not answer in time; close() kills it if it does not quit.
     if (outcome.kind !== "timed-out") await worker.whenIdle();
     await worker.close();
