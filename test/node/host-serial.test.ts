@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { isHalError } from "../../hal/errors.js";
 import { BUILD_ROOT, FirmwareHost } from "../../hal/host/node/firmware-host.js";
+import { createNodePlatform } from "../../hal/host/node/node-platform.js";
 import { NodeSerial } from "../../hal/host/node/node-serial.js";
 import { createPtyPair } from "../modem/pty-pair.js";
 import { startEmulator } from "../modem/start.js";
@@ -91,6 +92,27 @@ maybe("NodeSerial", () => {
     await Promise.race([port.whenClosed, new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     expect(port.closed).toBe(true);
     expect(errors.length).toBe(1);
+  });
+});
+
+maybe("createNodePlatform with serialPath", () => {
+  test("Platform.serial on the TTY given, none without it", async () => {
+    const running = await startEmulator({ modem: "sim900a" });
+    cleanups.push(() => running.close());
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "node-platform-serial-"));
+    cleanups.push(() => fs.rmSync(stateDir, { recursive: true, force: true }));
+    const platform = createNodePlatform({ stateDir, serialPath: running.devicePath!, sink: { writeLine: () => undefined } });
+    cleanups.push(() => platform.close());
+    let received = "";
+    const port = platform.serial!.open({ baud: 115200, onReceive: (data) => (received += Buffer.from(data).toString("latin1")) });
+    port.write(Buffer.from("AT\r\n"));
+    const deadline = Date.now() + 2000;
+    while (!received.includes("\r\nOK\r\n") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(received).toBe("AT\r\n\r\nOK\r\n");
+    port.close();
+    const without = createNodePlatform({ stateDir, sink: { writeLine: () => undefined } });
+    cleanups.push(() => without.close());
+    expect(without.serial).toBeUndefined();
   });
 });
 
