@@ -265,12 +265,14 @@ maybe("modem emulators on a pty, driven through NodeSerial", () => {
     test("wrong password +CWJAP:2 FAIL, AP not found +CWJAP:3 FAIL, busy p... while joining", async () => {
       const { wire } = await start({ modem: "esp8266", ssid: "lab", password: "right", joinDelayMs: 200 });
       await wire.step("ATE0", "\r\nOK\r\n");
+      await wire.step('AT+CIPDOMAIN="localhost"', ["\r\nDNS Fail\r\n", "\r\nERROR\r\n"]); // not joined yet
       await wire.step('AT+CWJAP="lab","wrong"', ["\r\n+CWJAP:2\r\n", "\r\nFAIL\r\n"]);
       await wire.step('AT+CWJAP="elsewhere","right"', ["\r\n+CWJAP:3\r\n", "\r\nFAIL\r\n"]);
       wire.send('AT+CWJAP="lab","right"');
       await new Promise((resolve) => setTimeout(resolve, 50));
       await wire.step("AT", "\r\nbusy p...\r\n");
       await wire.expect(["\r\nWIFI GOT IP\r\n", "\r\nOK\r\n"]);
+      await wire.step('AT+CIPDOMAIN="localhost"', ["\r\n+CIPDOMAIN:127.0.0.1\r\n", "\r\nOK\r\n"]);
     });
 
     test("TCP: refused gives id,CLOSED ERROR; a peer's close gives id,CLOSED; the AP lost gives WIFI DISCONNECT", async () => {
@@ -312,6 +314,7 @@ maybe("modem emulators on a pty, driven through NodeSerial", () => {
     await other.wire.step("AT+CIICR", "\r\nOK\r\n");
     await other.wire.step('AT+CIPSTART=0,"UDP","127.0.0.1","9"', "\r\nERROR\r\n");
     await other.wire.step("AT+CIFSR", "\r\n10.64.12.7\r\n");
+    await other.wire.step('AT+CDNSGIP="localhost"', ["\r\nOK\r\n", '\r\n+CDNSGIP: 1,"localhost","127.0.0.1"\r\n']);
     await other.wire.step('AT+CIPSTART=0,"UDP","127.0.0.1","9"', ["\r\nOK\r\n", "\r\n0, CONNECT OK\r\n"]);
     await other.wire.step('AT+CIPSTART=0,"UDP","127.0.0.1","9"', ["\r\nOK\r\n", "\r\n0, ALREADY CONNECT\r\n"]);
   });
