@@ -1,6 +1,7 @@
 import { randomFillSync } from "node:crypto";
 import { HalError } from "../../errors.js";
 import type { Net, TcpConnection, UdpEndpoint } from "../../net.js";
+import type { Serial, SerialPort } from "../../serial.js";
 import type { BlockDevice, SettingsStore } from "../../storage.js";
 import type { Time, TimerHandle } from "../../time.js";
 import { decodeFrame, encodeFrame, type Frame } from "../bridge-frame.js";
@@ -13,6 +14,8 @@ export interface HostServices {
   readonly time: Time;
   readonly settings: SettingsStore;
   readonly blockDevice: BlockDevice;
+  /** The TTY the firmware's UART is (FirmwareHostOptions.serialPath); absent: the firmware has no Platform.serial. */
+  readonly serial?: Serial;
   /** A finished console line from the firmware. */
   writeLine(line: string): void;
   /** Requests the XS side makes that are not HAL calls (test results, stop acknowledgements). */
@@ -32,6 +35,8 @@ export class BridgeServer {
   private readonly timers = new Map<number, TimerHandle>();
   private readonly udp = new Map<number, UdpEndpoint>();
   private readonly tcp = new Map<number, TcpConnection>();
+  private serialPort: { id: number; port: SerialPort } | undefined;
+  private serialReleased: Promise<void> = Promise.resolve();
   /** Set when XS throws while handling an event; the runner stops on it. */
   onFatal: (error: Error) => void = (error) => {
     throw error;
@@ -81,6 +86,12 @@ export class BridgeServer {
     this.udp.clear();
     for (const connection of this.tcp.values()) connection.close();
     this.tcp.clear();
+    if (this.serialPort) this.closeSerial(this.serialPort.port);
+  }
+
+  /** Resolves once the serial port the firmware had open has released its TTY (NodeSerial's descriptor). */
+  whenSerialReleased(): Promise<void> {
+    return this.serialReleased;
   }
 
   private async perform(op: string, frame: Frame): Promise<Reply> {
@@ -117,7 +128,7 @@ export class BridgeServer {
         return { payload: randomFillSync(new Uint8Array(length)) };
       }
       case "platform-info":
-        return { header: { blockDeviceBytes: s.blockDevice.byteLength, sectorSize: s.blockDevice.sectorSize } };
+        return { header: { blockDeviceBytes: s.blockDevice.byteLength, sectorSize: s.blockDevice.sectorSize, serial: s.serial !== undefined } };
       case "net-info":
         return { header: { maxDatagramSize: s.net.maxDatagramSize } };
       case "udp-open":
@@ -147,6 +158,20 @@ export class BridgeServer {
         s.net.resolve(h["host"] as string, (error, address) => {
           this.emit(error ? { ev: "resolved", id, code: error.code, message: error.message } : { ev: "resolved", id, address });
         });
+        return {};
+      }
+      case "serial-open":
+        this.openSerial(h["id"] as number, h["baud"] as number);
+        return {};
+      case "serial-write": {
+        const open = this.serialPort;
+        if (!open || open.id !== h["id"]) throw new HalError("closed", "write on a closed serial port");
+        open.port.write(frame.payload ?? new Uint8Array(0));
+        return {};
+      }
+      case "serial-close": {
+        const open = this.serialPort;
+        if (open && open.id === h["id"]) this.closeSerial(open.port);
         return {};
       }
       case "settings-get": {
@@ -188,6 +213,28 @@ export class BridgeServer {
     const endpoint = await whenBound(net.openUdp(options));
     this.udp.set(id, endpoint);
     return { header: { localPort: endpoint.localPort } };
+  }
+
+  private closeSerial(port: SerialPort): void {
+    port.close();
+    this.serialPort = undefined;
+    const released = (port as { whenClosed?: Promise<void> }).whenClosed;
+    if (released) this.serialReleased = released;
+  }
+
+  private openSerial(id: number, baud: number): void {
+    const serial = this.services.serial;
+    if (!serial) throw new HalError("not-found", "the host has no serial port configured (serialPath)");
+    if (this.serialPort && !this.serialPort.port.closed) throw new HalError("busy", "the serial port is already open");
+    const port = serial.open({
+      baud,
+      onReceive: (data) => this.emit({ ev: "serial-data", id }, data),
+      onError: (error) => {
+        if (this.serialPort?.id === id) this.serialPort = undefined;
+        this.emit({ ev: "serial-error", id, code: error.code, message: error.message.replace(/^[a-z-]+: /, "") });
+      },
+    });
+    this.serialPort = { id, port };
   }
 
   private connectTcp(id: number, host: string, port: number): void {

@@ -11,6 +11,7 @@ import { BridgeServer } from "./bridge-server.js";
 import { FileBlockDevice } from "./file-block-device.js";
 import { FileSettingsStore } from "./file-settings.js";
 import { NodeNet } from "./node-net.js";
+import { NodeSerial } from "./node-serial.js";
 import { NodeTime } from "./node-time.js";
 import { describeExit, XsWorker, xsnapWorkerBinary, type XsReply } from "./xs-worker.js";
 
@@ -26,6 +27,13 @@ export interface FirmwareHostOptions {
   readonly config?: FirmwareConfig;
   /** XS module to run (absolute path); default: the boot module that calls main(). */
   readonly entry?: string;
+  /**
+   * The TTY the firmware's UART is (a pty end of a modem emulator, or a
+   * USB-serial adapter such as /dev/ttyUSB0): the firmware gets
+   * Platform.serial, which opens it raw at the baud rate it asks for. Absent:
+   * no Platform.serial.
+   */
+  readonly serialPath?: string;
   /** Datagram faults applied to the firmware's UDP traffic. */
   readonly netFaults?: NetFaults;
   /** Power fails during this write or erase of the firmware storage (1-based). */
@@ -86,6 +94,7 @@ export class FirmwareHost {
       time: this.time,
       settings: new FileSettingsStore(path.join(options.stateDir, "settings.json")),
       blockDevice: this.blockDevice,
+      ...(options.serialPath ? { serial: new NodeSerial(options.serialPath) } : {}),
       writeLine,
       onRequest: (op, header, payload) => {
         if (op === "entry-loaded" || op === "entry-failed") {
@@ -174,6 +183,7 @@ export class FirmwareHost {
       });
     });
     this.server.shutdown();
+    await this.server.whenSerialReleased();
     // XS may be busy for good when it did not answer in time; close() kills it if it does not quit.
     if (outcome.kind !== "timed-out") await worker.whenIdle();
     await worker.close();

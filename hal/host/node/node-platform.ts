@@ -11,6 +11,7 @@ import { DEFAULT_FIRMWARE_AREA } from "./firmware-host.js";
 import { FileBlockDevice } from "./file-block-device.js";
 import { FileSettingsStore } from "./file-settings.js";
 import { NodeNet } from "./node-net.js";
+import { NodeSerial } from "./node-serial.js";
 import { NodeTime } from "./node-time.js";
 
 /**
@@ -48,6 +49,8 @@ export interface NodePlatformOptions {
   readonly stateDir: string;
   readonly logLevel?: LogLevel;
   readonly sink?: LogSink;
+  /** A TTY (a modem emulator's pty end, /dev/ttyUSB0) to serve as Platform.serial; absent: no serial. */
+  readonly serialPath?: string;
 }
 
 /**
@@ -71,6 +74,7 @@ export function createNodePlatform(options: NodePlatformOptions): Platform & { r
     net: new NodeNet(),
     memory: new MemoryBudget(DEFAULT_MEMORY_POOLS),
     ...(dtls ? { dtls } : {}),
+    ...(options.serialPath ? { serial: new NodeSerial(options.serialPath) } : {}),
     settings: new FileSettingsStore(path.join(options.stateDir, "settings.json")),
     firmware: new FlashFirmwareStorage(file),
     createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters),
