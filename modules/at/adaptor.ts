@@ -44,6 +44,8 @@ export interface AdaptorProfile {
   readonly frames: readonly FrameRecognizer[];
   readonly busyPrefix?: string;
   readonly redact?: (line: string) => string;
+  /** Longest response line; default AT_PARSER_DEFAULTS.maxLineLength. BC95 carries payloads as hex inside a line. */
+  readonly maxLineLength?: number;
 }
 
 export type Done = (error?: HalError) => void;

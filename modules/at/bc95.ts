@@ -18,6 +18,8 @@ export const BC95_PROFILE: AdaptorProfile = Object.freeze({
   defaultBaud: 9600,
   frames: Object.freeze([]),
   redact,
+  // An NSORF answer: "socket,address,port,length,HEX,remaining" with twice the datagram's bytes in hex.
+  maxLineLength: 2 * MAX_DATAGRAM + 64,
 });
 
 const ATTACH = Object.freeze({ intervalMs: 2000, maxPolls: 60 });

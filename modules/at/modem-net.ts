@@ -85,6 +85,7 @@ export class ModemNet implements Net {
       ...(settings.commandTimeoutMs !== undefined ? { defaultTimeoutMs: settings.commandTimeoutMs } : {}),
       ...(profile.busyPrefix !== undefined ? { busyPrefix: profile.busyPrefix } : {}),
       ...(profile.redact !== undefined ? { redact: profile.redact } : {}),
+      ...(profile.maxLineLength !== undefined ? { maxLineLength: profile.maxLineLength } : {}),
     };
     this.channel = new AtChannel(channelOptions);
     for (const frame of profile.frames) this.channel.addFrame(frame);

@@ -62,6 +62,21 @@ export default suite("at-adaptors", (test) => {
       assert.throws(() => endpoint.send(new Uint8Array(MAX_SIZE[kind] + 1), SERVER), "too-large");
     });
 
+    test(`${kind}: the largest datagram (${MAX_SIZE[kind]} bytes) comes back intact (defect: BC95's NSORF line for it outgrew the 256-byte line limit and was dropped as noise)`, async () => {
+      const rig = modemRig(kind);
+      await rig.up();
+      const { endpoint, received } = rig.endpoint();
+      const largest = new Uint8Array(MAX_SIZE[kind]);
+      for (let i = 0; i < largest.length; i++) largest[i] = (i * 7) & 0xff;
+      endpoint.send(largest, SERVER);
+      await rig.until(() => rig.modem.sent.length === 1, 2000, "the datagram to reach the modem");
+      assert.equal(rig.modem.sent[0]!.data, largest);
+      rig.modem.deliver(0, largest, SERVER);
+      await rig.until(() => received.length === 1, 2000, "the reply to arrive");
+      assert.equal(received[0]!.data, largest);
+      await rig.stop();
+    });
+
     test(`${kind}: the whole session works with every module byte arriving on its own, amid noise`, async () => {
       const rig = modemRig(kind);
       rig.modem.bytewise = true;
