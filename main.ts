@@ -5,6 +5,7 @@ import { AgentTiny } from "./modules/agent/agent.js";
 import { AgentCode, AgentEvent, ReportType, SEND_STATUS_NAMES } from "./modules/agent/constants.js";
 import type { DeviceHooks } from "./modules/agent/device-hooks.js";
 import type { AgentParams } from "./modules/agent/params.js";
+import { ModemNet, type ModemKind } from "./modules/at/modem-net.js";
 import { utf8Encode } from "./modules/agent/text.js";
 import { readFirmwareSettings } from "./modules/app/firmware-settings.js";
 
@@ -53,7 +54,14 @@ function run(platform: Platform): void {
     ...(settings.bootstrap ? { bootstrapServer: credentialsFor(settings.bootstrap) } : {}),
   };
   if (settings.psk) log.info(`DTLS PSK identity "${settings.pskId}"${platform.dtls ? "" : ", but this build has no DTLS"}`);
-  const agent = AgentTiny.init(params, platform, {
+  // With a modem configured, its AT link stands in for the platform's network beneath the whole stack.
+  const modem = settings.modem ? new ModemNet(platform, settings.modem, { onState: (state, detail) => log.info(`modem ${state}: ${detail}`) }) : undefined;
+  const device: Platform = modem ? { ...platform, net: modem } : platform;
+  if (modem) {
+    log.info(`network through a ${settings.modem!.modem} modem on the serial port`);
+    modem.start();
+  }
+  const agent = AgentTiny.init(params, device, {
     dtls: {
       ...(settings.dtlsHandshakeMinMs ? { handshakeMinMs: settings.dtlsHandshakeMinMs } : {}),
       ...(settings.dtlsHandshakeMaxMs ? { handshakeMaxMs: settings.dtlsHandshakeMaxMs } : {}),
@@ -66,7 +74,7 @@ function run(platform: Platform): void {
   });
   const agentLog = platform.log.child("agent");
   let memoryLogged = false;
-  agent.bind({ endpointName: settings.endpoint, manufacturer: "Moddable Example", deviceType: "demo-sensor" }, deviceHooks(platform, agentLog), (event, arg) => {
+  agent.bind({ endpointName: settings.endpoint, manufacturer: "Moddable Example", deviceType: "demo-sensor" }, deviceHooks(platform, agentLog, modem, settings.modem?.modem), (event, arg) => {
     const names: Record<number, string> = { [AgentEvent.RegOk]: "REG_OK", [AgentEvent.RegFail]: "REG_FAIL", [AgentEvent.DataSubscribe]: "DATA_SUBSCRIBE", [AgentEvent.DataUnsubscribe]: "DATA_UNSUBSCRIBE", [AgentEvent.FotaState]: "FOTA_STATE" };
     agentLog.info(`event ${names[event] ?? event}${arg === undefined ? "" : ` (${arg})`}`);
     if (event === AgentEvent.RegOk && !memoryLogged) {
@@ -94,8 +102,12 @@ function run(platform: Platform): void {
     platform.time.clearTimer(reporter);
     log.info("stopping: deregistering");
     agent.deinit(() => {
-      log.info("stopped");
-      done();
+      const finish = () => {
+        log.info("stopped");
+        done();
+      };
+      if (modem) modem.stop(finish);
+      else finish();
     });
   });
 }
@@ -114,7 +126,10 @@ function sensorValue(platform: Platform): number {
   return 21 + 3 * Math.sin(platform.time.monotonicMs() / 60000) + (noise[0]! - 128) / 256;
 }
 
-function deviceHooks(platform: Platform, log: ReturnType<Platform["log"]["child"]>): DeviceHooks {
+/** LwM2M Network Bearer (/4/0/0) of each modem: GSM, NB-IoT, WLAN. */
+const MODEM_BEARERS: Readonly<Record<ModemKind, number>> = Object.freeze({ sim900a: 0, bc95: 7, esp8266: 21 });
+
+function deviceHooks(platform: Platform, log: ReturnType<Platform["log"]["child"]>, modem: ModemNet | undefined, modemKind: ModemKind | undefined): DeviceHooks {
   const startedAt = platform.time.monotonicMs();
   let utcOffset = "+00:00";
   let timezone = "UTC";
@@ -152,12 +167,12 @@ function deviceHooks(platform: Platform, log: ReturnType<Platform["log"]["child"
     getTimezone: () => timezone,
     setTimezone: (zone) => void (timezone = zone),
     getBindingModes: () => "UQ",
-    getNetworkBearer: () => (platform.name.indexOf("esp32") >= 0 ? 21 : 41), // WLAN or Ethernet
+    getNetworkBearer: () => (modemKind ? MODEM_BEARERS[modemKind] : platform.name.indexOf("esp32") >= 0 ? 21 : 41), // WLAN or Ethernet
     getSignalStrength: () => -55,
     getLinkQuality: () => 90,
     getLinkUtilization: () => 3,
     getCellId: () => 0,
-    getIpAddresses: () => ["127.0.0.1"],
+    getIpAddresses: () => [modem?.localAddress ?? "127.0.0.1"],
     getLatitude: () => 52.52,
     getLongitude: () => 13.405,
     getAltitude: () => 34,

@@ -16,6 +16,7 @@ import { BOOTSTRAP_MODES } from "../modules/app/firmware-settings.js";
 import type { BootstrapMode } from "../modules/lwm2m/client.js";
 import { parseServerUri } from "../modules/lwm2m/server-uri.js";
 import { describeEvent } from "./dev-server/describe.js";
+import { modemConfig, openModemLine, parseModemKind, type ModemOptions } from "./start-modem.js";
 import { startHttpApi } from "./dev-server/http-api.js";
 import { LwM2mDevServer, type ServerEvent } from "./dev-server/server.js";
 
@@ -41,11 +42,21 @@ const USAGE = `usage: npm start -- [options] [name=value ...]
                               --server the development server also listens for coaps:// with
                               this identity and key, and the firmware registers over DTLS; with
                               --server coaps://HOST:PORT the firmware uses them against that server
+  --modem esp8266|sim900a|bc95
+                              the firmware's network through an AT-command modem on a serial
+                              line: an emulated module on a pty (its links relayed to this
+                              machine's sockets), or the real one given with --serial
+  --serial TTY                the real module's serial port (e.g. /dev/ttyUSB0), with --modem
+  --modem-ssid S, --modem-password P
+                              ESP8266 Wi-Fi network (emulated: xs-lab / xs-lab-password)
+  --modem-apn A               SIM900A APN (default CMNET)
+  --modem-baud N              serial speed (default 115200; BC95 9600)
   --report-interval MS        time between reports (default 5000)
   --dev-server-port N         CoAP port of the development server (default 5683; 0 picks one)
   --dev-server-dtls-port N    its coaps:// port with --psk-id/--psk (default 5684; 0 picks one)
   --http-port N               its HTTP/JSON API (default 8080; 0 turns it off)
-  --log LEVEL                 error | warn | info | debug | trace (default info)
+  --log LEVEL                 error | warn | info | debug | trace (default info); debug shows
+                              the firmware's AT dialogue, trace the emulated module's too
   --state-dir DIR             the host device's non-volatile memory (default .xs-run/state)
   --net-loss P, --net-duplicate P, --net-reorder P, --net-delay MIN-MAX, --seed N
                               faults on the firmware's UDP traffic (probabilities 0..1)
@@ -60,6 +71,7 @@ const SAME_SIGNAL_MS = 500;
 const VALUE_FLAGS: readonly string[] = Object.freeze([
   "--server", "--bootstrap", "--bootstrap-mode", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-port", "--dev-server-dtls-port", "--http-port",
   "--log", "--state-dir", "--net-loss", "--net-duplicate", "--net-reorder", "--net-delay", "--seed",
+  "--modem", "--serial", "--modem-ssid", "--modem-password", "--modem-apn", "--modem-baud",
 ]);
 
 interface StartOptions {
@@ -69,10 +81,12 @@ interface StartOptions {
   devServerDtlsPort: number;
   httpPort: number;
   faults: { loss?: number; duplicate?: number; reorder?: number; delayMs?: [number, number]; seed?: number };
+  modem?: ModemOptions;
 }
 
 function parse(argv: string[]): StartOptions {
   const options: StartOptions = { config: {}, stateDir: path.resolve(".xs-run", "state"), devServerPort: 5683, devServerDtlsPort: 5684, httpPort: 8080, faults: {} };
+  const modem: { -readonly [K in keyof ModemOptions]?: ModemOptions[K] } = {};
   const probability = (flag: string, text: string): number => {
     const value = Number(text);
     if (!(value >= 0 && value <= 1) || text.trim() === "") throw new Error(`${flag} needs a probability between 0 and 1, got "${text}"`);
@@ -173,8 +187,30 @@ function parse(argv: string[]): StartOptions {
         if (!/^-?[0-9]+$/.test(value)) throw new Error(`--seed needs an integer, got "${value}"`);
         options.faults.seed = Number(value);
         break;
+      case "--modem":
+        modem.modem = parseModemKind(value);
+        break;
+      case "--serial":
+        modem.serial = value;
+        break;
+      case "--modem-ssid":
+        modem.ssid = value;
+        break;
+      case "--modem-password":
+        modem.password = value;
+        break;
+      case "--modem-apn":
+        modem.apn = value;
+        break;
+      case "--modem-baud":
+        modem.baud = Number(positive(arg, value, 1200));
+        break;
     }
   }
+  if (modem.modem) {
+    options.modem = modem as ModemOptions;
+    Object.assign(options.config, modemConfig(options.modem));
+  } else if (Object.keys(modem).length > 0) throw new Error("--serial and the --modem-… options need --modem esp8266|sim900a|bc95");
   if ((options.config["pskId"] === undefined) !== (options.config["psk"] === undefined)) throw new Error("give --psk-id and --psk together");
   const mode = options.config["bootstrapMode"];
   if (mode !== undefined && BOOTSTRAP_MODES.indexOf(mode as BootstrapMode) < 0) throw new Error(`--bootstrap-mode must be ${BOOTSTRAP_MODES.slice(0, -1).join(", ")} or ${BOOTSTRAP_MODES[BOOTSTRAP_MODES.length - 1]}, got "${mode}"`);
@@ -255,6 +291,18 @@ async function run(): Promise<void> {
     }
     options.config["server"] = devServer.dtlsPort ? `coaps://127.0.0.1:${devServer.dtlsPort}` : `coap://127.0.0.1:${devServer.port}`;
   }
+  let modemLine: { serialPath: string; close: () => Promise<void> } | undefined;
+  if (options.modem) {
+    try {
+      const trace = options.config["log"] === "trace" ? (line: string) => process.stdout.write(`[modem] ${line}\n`) : undefined;
+      modemLine = await openModemLine(options.modem, trace);
+    } catch (error) {
+      devServer?.close();
+      process.stderr.write(`npm start: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`[host] ${options.modem.serial ? "" : "emulated "}${options.modem.modem} on ${modemLine.serialPath}\n`);
+  }
   const faulty = Object.keys(options.faults).some((key) => key !== "seed");
   let stopping = false;
   let ending = false;
@@ -264,13 +312,16 @@ async function run(): Promise<void> {
     ending = true;
     if (message) process.stderr.write(`${message}\n`);
     devServer?.close();
+    const exit = () => process.stdout.write("", () => process.exit(code));
     // The XS worker, if still running, is killed as this process exits (see XsWorker).
-    process.stdout.write("", () => process.exit(code));
+    if (modemLine) void modemLine.close().then(exit, exit);
+    else exit();
   };
   const host = new FirmwareHost({
     stateDir: options.stateDir,
     config: options.config,
     ...(faulty ? { netFaults: options.faults as NetFaults } : {}),
+    ...(modemLine ? { serialPath: modemLine.serialPath } : {}),
     onFatal: (error) => {
       if (ending || stopping) return;
       stopping = true;

@@ -11,6 +11,7 @@ import { createTraceSink } from "./log-sink.js";
 import { createMemoryUse } from "./memory-use.js";
 import { ModdableNet } from "./net.js";
 import { moddableRandom } from "./random.js";
+import { moddableSerial } from "./serial.js";
 import { createSettingsStore } from "./settings-store.js";
 import { ModdableTime } from "./time.js";
 
@@ -20,7 +21,8 @@ const SETTINGS_DOMAIN = "lwm2m";
 /**
  * The Moddable port. The manifest picks the platform files: ECMA-419 flash
  * and key-value storage on ESP32 and Zephyr, Preference and RAM on the
- * simulator. The target's mc/config supplies `platform` and `fotaPartition`.
+ * simulator. The target's mc/config supplies `platform`, `fotaPartition` and
+ * the modem's UART (`modemUart`, `modemTx`, `modemRx`).
  * Where the target links the mbedtls binding (hal/moddable/manifest.json),
  * the port offers DTLS and takes its random bytes from mbedtls's CTR-DRBG.
  */
@@ -29,6 +31,7 @@ export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform
   const level = isLogLevel(config["log"]) ? (config["log"] as LogLevel) : "info";
   const partition = typeof config["fotaPartition"] === "string" ? config["fotaPartition"] : "fota";
   const memoryUse = createMemoryUse();
+  const serial = moddableSerial(config);
   return {
     name: `moddable/${typeof config["platform"] === "string" ? config["platform"] : "device"}`,
     log: new Logger(createTraceSink(), time, level),
@@ -39,6 +42,7 @@ export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform
     settings: createSettingsStore(SETTINGS_DOMAIN),
     firmware: new FlashFirmwareStorage(openFirmwareBlockDevice(partition)),
     ...(dtlsEngine ? { dtls: dtlsEngine } : {}),
+    ...(serial ? { serial } : {}),
     createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters),
     // A device has no SIGINT: stop handlers run only when the application calls them.
     onStop: () => undefined,

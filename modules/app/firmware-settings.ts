@@ -1,5 +1,6 @@
 import type { FirmwareConfig } from "../../hal/platform.js";
 import type { SettingsStore } from "../../hal/storage.js";
+import { MODEM_KINDS, type ModemSettings } from "../at/modem-net.js";
 import type { BootstrapMode } from "../lwm2m/server-accounts.js";
 
 /** The demo firmware's configuration. */
@@ -22,6 +23,8 @@ export interface FirmwareSettings {
   readonly dtlsHandshakeMinMs: number | undefined;
   readonly dtlsHandshakeMaxMs: number | undefined;
   readonly reportIntervalMs: number;
+  /** The AT-command radio module that carries the network, or undefined for the platform's own network. */
+  readonly modem: ModemSettings | undefined;
 }
 
 /** Settings keys (Preferences on Moddable) that supply a value the command line does not. */
@@ -37,6 +40,13 @@ export const SETTING_KEYS = Object.freeze({
   dtlsHandshakeMin: "app.dtlsMin",
   dtlsHandshakeMax: "app.dtlsMax",
   reportInterval: "app.report",
+  modem: "app.modem",
+  modemBaud: "app.mBaud",
+  modemSsid: "app.mSsid",
+  modemPassword: "app.mPass",
+  modemApn: "app.apn",
+  modemApnUser: "app.apnUser",
+  modemApnPassword: "app.apnPass",
 });
 
 /** Agent Tiny's bootstrap modes, as `bootstrapMode` takes them. */
@@ -99,6 +109,34 @@ export function readFirmwareSettings(config: FirmwareConfig, settings: SettingsS
     dtlsHandshakeMinMs,
     dtlsHandshakeMaxMs,
     reportIntervalMs,
+    modem: readModemSettings(config, settings),
+  };
+}
+
+/** `modem=esp8266|sim900a|bc95` with its Wi-Fi or APN values; the ESP8266 needs an SSID. */
+function readModemSettings(config: FirmwareConfig, settings: SettingsStore): ModemSettings | undefined {
+  const name = pick(config, settings, "modem");
+  if (name === undefined || name === "none") return undefined;
+  const modem = MODEM_KINDS.find((kind) => kind === name);
+  if (!modem) throw new RangeError(`modem must be one of ${MODEM_KINDS.join(", ")} (or none), got "${name}"`);
+  const baudText = pick(config, settings, "modemBaud");
+  const baud = baudText === undefined ? undefined : Number(baudText);
+  if (baud !== undefined && !(Number.isInteger(baud) && baud >= 1200 && baud <= 921600)) throw new RangeError(`modemBaud must be 1200..921600, got "${baudText}"`);
+  const ssid = pick(config, settings, "modemSsid");
+  if (modem === "esp8266" && !ssid) throw new RangeError("modem esp8266 needs the Wi-Fi network: modemSsid=NAME (and modemPassword=SECRET)");
+  const optional = (key: keyof typeof SETTING_KEYS) => pick(config, settings, key);
+  const password = optional("modemPassword");
+  const apn = optional("modemApn");
+  const apnUser = optional("modemApnUser");
+  const apnPassword = optional("modemApnPassword");
+  return {
+    modem,
+    ...(baud === undefined ? {} : { baud }),
+    ...(ssid === undefined ? {} : { ssid }),
+    ...(password === undefined ? {} : { password }),
+    ...(apn === undefined ? {} : { apn }),
+    ...(apnUser === undefined ? {} : { apnUser }),
+    ...(apnPassword === undefined ? {} : { apnPassword }),
   };
 }
 
