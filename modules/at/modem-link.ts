@@ -14,6 +14,10 @@ export interface LinkHost {
   release(link: ModemLink, id: number): void;
   /** A command for this link failed: the host decides whether the module stopped answering. */
   noteFailure(error: HalError): void;
+  /** How opening a link ended: opens the module keeps refusing mean it lost its network. */
+  noteOpen(error: HalError | undefined): void;
+  /** The module's link `id` is presumed gone: close it there if it still exists, and free the id. */
+  abandon(link: ModemLink, id: number): void;
   schedule(delayMs: number, callback: () => void): void;
   forget(link: ModemLink): void;
 }
@@ -26,7 +30,12 @@ export interface LinkOwner {
 
 type LinkState = "down" | "opening" | "open" | "closed";
 
-export const MODEM_LINK_DEFAULTS = Object.freeze({ maxPendingSends: 4, receiveDepth: 4 });
+export const MODEM_LINK_DEFAULTS = Object.freeze({
+  maxPendingSends: 4,
+  receiveDepth: 4,
+  /** Sends refused with ERROR in a row before the link is presumed lost and reopened (a BC95 drops sockets without a URC). */
+  sendErrorsBeforeReopen: 2,
+});
 
 /**
  * One module link to one remote: it opens lazily, holds a few datagrams
@@ -46,6 +55,7 @@ export class ModemLink {
   private draining = false;
   /** Bumped whenever the link goes down, so late callbacks of an earlier link are ignored. */
   private epoch = 0;
+  private sendErrors = 0;
   droppedSends = 0;
 
   constructor(host: LinkHost, owner: LinkOwner, protocol: LinkProtocol, remote: SocketAddress) {
@@ -102,7 +112,8 @@ export class ModemLink {
       if (error) {
         this.owner.onError(error);
         this.host.noteFailure(error);
-      }
+        if (isRefusal(error) && ++this.sendErrors >= MODEM_LINK_DEFAULTS.sendErrorsBeforeReopen) this.abandon();
+      } else this.sendErrors = 0;
       this.pump();
     });
   }
@@ -115,6 +126,17 @@ export class ModemLink {
     this.id = undefined;
     this.sending = false;
     this.owner.onError(error);
+  }
+
+  /** The module keeps refusing sends on this link: give it up there and open a new one with the next send. */
+  private abandon(): void {
+    const id = this.id;
+    this.epoch++;
+    this.state = "down";
+    this.id = undefined;
+    this.sending = false;
+    this.sendErrors = 0;
+    if (id !== undefined) this.host.abandon(this, id);
   }
 
   deliver(data: Uint8Array, from: SocketAddress | undefined): void {
@@ -167,8 +189,10 @@ export class ModemLink {
         const failure = error ?? new HalError("io", "the module opened no link");
         this.owner.onError(failure);
         this.host.noteFailure(failure);
+        this.host.noteOpen(failure);
         return;
       }
+      this.host.noteOpen(undefined);
       if (actual !== id) this.host.rebind(this, id, actual);
       this.id = actual;
       this.state = "open";
@@ -176,4 +200,9 @@ export class ModemLink {
       this.pump();
     });
   }
+}
+
+/** The module answered ERROR (or +CME ERROR): it is alive but will not do it. */
+function isRefusal(error: HalError): boolean {
+  return (error as { failure?: string }).failure === "error";
 }

@@ -32,6 +32,8 @@ export const MODEM_NET_DEFAULTS = Object.freeze({
   commandQueue: 8,
   /** Timeouts in a row before an AT probe decides whether the module still answers. */
   timeoutsBeforeProbe: 3,
+  /** Link opens refused with ERROR in a row before the module is re-initialised. */
+  openRefusalsBeforeReinit: 3,
   probeTimeoutMs: 2000,
   retryFirstMs: 1000,
   retryMaxMs: 60000,
@@ -115,6 +117,11 @@ export class ModemNet implements Net {
       release: (link, id) => table.release(link, id),
       forget: (link) => table.forget(link),
       noteFailure: (error) => this.noteFailure(error),
+      noteOpen: (error) => this.noteOpen(error),
+      abandon: (link, id) => {
+        table.release(link, id);
+        this.adaptor.close(id, () => undefined);
+      },
       schedule: (delayMs, callback) => this.schedule(delayMs, callback),
     };
   }
@@ -195,6 +202,20 @@ export class ModemNet implements Net {
       this.probing = false;
       if (probeError && probeError.failure === "timeout") this.lose("module stopped answering");
     });
+  }
+
+  /** Links the module refuses to open, in a row, before it is presumed to have lost its network (attach, PDP context). */
+  private openRefusals = 0;
+
+  private noteOpen(error: HalError | undefined): void {
+    if (!error) {
+      this.openRefusals = 0;
+      return;
+    }
+    if (!(error instanceof AtError) || error.failure !== "error") return;
+    if (++this.openRefusals < MODEM_NET_DEFAULTS.openRefusalsBeforeReinit) return;
+    this.openRefusals = 0;
+    this.lose("the module refuses to open links");
   }
 
   private schedule(delayMs: number, callback: () => void): void {

@@ -85,6 +85,40 @@ export default suite("at-recovery", (test) => {
     });
   }
 
+  test("bc95: a socket the module dropped without a URC is reopened after its sends are refused (defect: NSOST answered ERROR forever)", async () => {
+    const rig = modemRig("bc95");
+    await rig.up();
+    const { endpoint, errors } = rig.endpoint();
+    endpoint.send(bytes("one"), SERVER);
+    await rig.until(() => rig.modem.sent.length === 1, 2000, "the first datagram");
+    rig.modem.links.clear(); // the network closed the socket; a BC95 says nothing
+    endpoint.send(bytes("two"), SERVER);
+    endpoint.send(bytes("three"), SERVER);
+    await rig.until(() => errors.length >= 2, 2000, "the refused sends to be reported");
+    endpoint.send(bytes("four"), SERVER);
+    await rig.until(() => rig.modem.sent.length === 2, 4000, "a send on a new socket");
+    assert.equal(rig.modem.sent[1]!.data, bytes("four"));
+    assert.equal(rig.modem.commands.filter((line) => line.startsWith("AT+NSOCR=")).length, 2);
+    assert.equal(rig.net.state, "ready");
+    await rig.stop();
+  });
+
+  test("links the module refuses to open, three in a row, re-initialise it (a lost attach or context)", async () => {
+    const rig = modemRig("bc95");
+    await rig.up();
+    const { endpoint, errors } = rig.endpoint();
+    const before = rig.modem.commands.length;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      rig.modem.errorOnce = "AT+NSOCR";
+      endpoint.send(bytes(`try ${attempt}`), SERVER);
+      await rig.until(() => errors.length >= attempt, 2000, `refused open ${attempt}`);
+    }
+    await rig.until(() => rig.net.state === "ready" && rig.modem.commands.slice(before).indexOf("AT+CGATT?") >= 0, 10000, "the module to be brought up again");
+    endpoint.send(bytes("four"), SERVER);
+    await rig.until(() => rig.modem.sent.length === 1, 4000, "a send after the recovery");
+    await rig.stop();
+  });
+
   test("an ERROR reply to opening a link fails that send only; the next send opens the link", async () => {
     const rig = modemRig("esp8266");
     await rig.up();
