@@ -48,7 +48,7 @@ function frameData(random: SeededRandom, length: number): Uint8Array {
 }
 
 function ipdFrame(random: SeededRandom): Uint8Array {
-  const size = random.chance(0.9) ? random.between(0, 48) : random.between(49, 2048);
+  const size = random.chance(0.95) ? random.between(0, 48) : random.between(49, 2048);
   const withRemote = random.chance(0.8);
   let header = `+IPD,${linkField(random)},${lengthField(random, size)}`;
   if (withRemote) header += `,${pick(random, ADDRESSES)},${portField(random)}`;
@@ -58,7 +58,7 @@ function ipdFrame(random: SeededRandom): Uint8Array {
 }
 
 function receiveFrame(random: SeededRandom): Uint8Array {
-  const size = random.chance(0.9) ? random.between(0, 48) : random.between(49, 1460);
+  const size = random.chance(0.95) ? random.between(0, 48) : random.between(49, 1460);
   const colon = random.chance(0.93) ? ":" : pick(random, ["", ";"]);
   const after = random.chance(0.9) ? CRLF : pick(random, ["", "\r", "\n", "\n\r", "\r\n\r\n"]);
   return concat(bytes(`${CRLF}+RECEIVE,${linkField(random)},${lengthField(random, size)}${colon}${after}`), frameData(random, size));
