@@ -231,6 +231,12 @@ export class AtChannel {
   }
 
   private finalLine(running: Running, verdict: "ok" | "error", line: string): void {
+    if (verdict === "ok" && running.command.payload && !running.payloadWritten) {
+      // Success before the data prompt cannot be this command's (a late SEND OK of an earlier send, or noise):
+      // taking it would report a payload as sent that the module never got, and leave the module waiting for it.
+      this.noiseLines++;
+      return;
+    }
     this.consecutive = 0;
     const error = verdict === "ok" ? undefined : new AtError("error", `${this.describe(running.command)}: ${line}`, line);
     this.finish(running, error, line);

@@ -38,7 +38,27 @@ export interface AtParserStats {
   readonly frames: number;
 }
 
+/** What the parser holds right now, against its bounds (tests and the field log). */
+export interface AtParserBuffers {
+  /** Bytes of the partial line held, at most `maxLine`. */
+  readonly line: number;
+  readonly maxLine: number;
+  /** A frame's header was seen and its data is not all in. */
+  readonly inFrame: boolean;
+  /** Of that frame: bytes in, bytes announced, and its recogniser's maxLength (all 0 outside a frame). */
+  readonly frameFilled: number;
+  readonly frameLength: number;
+  readonly maxFrame: number;
+}
+
 export const AT_PARSER_DEFAULTS = Object.freeze({ maxLineLength: 256 });
+
+/**
+ * A frame header (prefix to colon, e.g. `+IPD,0,2048,255.255.255.255,65535`)
+ * is looked for in this many bytes before a colon only, so a noise line full
+ * of colons costs linear time, not quadratic.
+ */
+const MAX_FRAME_HEADER = 64;
 
 const CR = 13;
 const LF = 10;
@@ -69,6 +89,7 @@ export class AtParser {
   private frameHeader: FrameHeader | undefined;
   private frameData: Uint8Array | undefined;
   private frameFilled = 0;
+  private frameMax = 0;
   private crlfSkipped = 0;
   private dropped = 0;
   private rejected = 0;
@@ -85,6 +106,19 @@ export class AtParser {
 
   get stats(): AtParserStats {
     return { droppedLines: this.dropped, rejectedFrames: this.rejected, frames: this.frameCount };
+  }
+
+  get buffers(): AtParserBuffers {
+    const data = this.frameData;
+    const inFrame = this.mode === Mode.FrameCrlf || this.mode === Mode.FrameData;
+    return {
+      line: this.lineLength,
+      maxLine: this.line.length,
+      inFrame,
+      frameFilled: inFrame ? this.frameFilled : 0,
+      frameLength: inFrame && data ? data.length : 0,
+      maxFrame: inFrame ? this.frameMax : 0,
+    };
   }
 
   /** Forgets a partial line or frame (after a module reset). */
@@ -152,7 +186,9 @@ export class AtParser {
   }
 
   private checkFrame(): void {
-    const text = this.text(0, this.lineLength - 1);
+    const end = this.lineLength - 1;
+    const start = end > MAX_FRAME_HEADER ? end - MAX_FRAME_HEADER : 0;
+    const text = this.text(start, end);
     for (const recognizer of this.recognizers) {
       const at = text.lastIndexOf(recognizer.prefix);
       if (at < 0) continue;
@@ -164,10 +200,11 @@ export class AtParser {
         this.overflowed = true;
         return;
       }
-      if (at > 0) this.dropped++;
+      if (start + at > 0) this.dropped++;
       this.frameHeader = header;
       this.frameData = new Uint8Array(header.length);
       this.frameFilled = 0;
+      this.frameMax = recognizer.maxLength;
       this.crlfSkipped = 0;
       this.mode = recognizer.crlfAfterColon ? Mode.FrameCrlf : Mode.FrameData;
       if (header.length === 0 && !recognizer.crlfAfterColon) this.finishFrame();

@@ -52,6 +52,7 @@ export class Bc95Adaptor implements AtAdaptor {
     sequence(
       [
         command(channel, { text: "AT" }),
+        ...this.closeStaleSockets(),
         (next) =>
           channel.execute({ text: "AT+CGATT?", collect: ["+CGATT:"] }, (error, response) => {
             if (error || field(response, "+CGATT:") === "1") return next(error);
@@ -104,6 +105,20 @@ export class Bc95Adaptor implements AtAdaptor {
 
   resolve(host: string, callback: (error: HalError | undefined, address?: string) => void): void {
     callback(new HalError("dns-failed", `BC95 adaptor resolves numeric addresses only (asked for ${host})`));
+  }
+
+  /**
+   * A module that did not restart (it fell silent and came back, or the host
+   * restarted) still holds the sockets of before; with no one to close them
+   * they run out and NSOCR fails for good. Close every one; ERROR means it was
+   * not open.
+   */
+  private closeStaleSockets(): Step[] {
+    const steps: Step[] = [];
+    for (let socket = 0; socket < BC95_PROFILE.maxLinks; socket++) {
+      steps.push((next) => this.context.channel.execute({ text: `AT+NSOCL=${socket}` }, (error) => next(error?.failure === "error" ? undefined : error)));
+    }
+    return steps;
   }
 
   private pollAttach(): Step {

@@ -8,7 +8,7 @@ import { assert, suite } from "./harness.js";
 const INIT_DIALOGUE: Readonly<Record<ModemKind, readonly string[]>> = Object.freeze({
   esp8266: ["AT+RST", "ATE0", "AT+CWMODE=1", `AT+CWJAP="lab","${SECRETS.wifi}"`, "AT+CIPMUX=1", "AT+CIPDINFO=1", "AT+CIFSR"],
   sim900a: ["AT", "ATE0", "AT+CPIN?", "AT+CREG?", "AT+COPS?", "AT+CGATT?", "AT+CIPSHUT", "AT+CIPMUX=1", "AT+CIPHEAD=1", `AT+CSTT="CMNET","user","${SECRETS.apn}"`, "AT+CIICR", "AT+CIFSR"],
-  bc95: ["AT", "AT+CGATT?", "AT+CSQ", "AT+CGPADDR", "AT+CGSN=1"],
+  bc95: ["AT", "AT+NSOCL=0", "AT+NSOCL=1", "AT+NSOCL=2", "AT+NSOCL=3", "AT+NSOCL=4", "AT+NSOCL=5", "AT+NSOCL=6", "AT+CGATT?", "AT+CSQ", "AT+CGPADDR", "AT+CGSN=1"],
 });
 
 const IDENTITY: Readonly<Record<ModemKind, readonly [string, string | undefined]>> = Object.freeze({

@@ -89,6 +89,26 @@ export default suite("at-channel", (test) => {
     assert.ok(logLines.some((line) => line.endsWith("at: > AT+CIPSEND=0,12") || line.endsWith("> AT+CIPSEND=0,12")), "commands are logged as > …");
   });
 
+  test("a success final before the data prompt (a late SEND OK of an earlier send) does not end a command whose payload is not yet written", () => {
+    const { channel, written, outcomes, record, module } = rig();
+    const payload = bytes("report");
+    const sendCommand = (text: string) => ({ text, payload, collect: (line: string) => line === "OK" || line.startsWith("Recv "), final: (line: string) => (line === "SEND OK" ? "ok" : line === "SEND FAIL" ? "error" : undefined) }) as const;
+    channel.execute(sendCommand("AT+CIPSEND=0,6"), record);
+    module("\r\nSEND OK\r\n\r\nOK\r\n");
+    assert.equal(outcomes.length, 0, "a SEND OK before the prompt belongs to no payload of this command");
+    module("> ");
+    assert.equal(written[1], "report");
+    module("\r\nRecv 6 bytes\r\n\r\nSEND OK\r\n");
+    assert.equal(outcomes.length, 1);
+    assert.equal(outcomes[0]!.error, undefined);
+    // A SIM900A-style send (no collected OK): a stray OK before the prompt is not its final either; an ERROR still is.
+    channel.execute({ text: "AT+CIPSEND=1,6", payload, final: (line) => (line === "1, SEND OK" ? "ok" : undefined) }, record);
+    module("\r\nOK\r\n");
+    assert.equal(outcomes.length, 1);
+    module("\r\nERROR\r\n");
+    assert.equal(outcomes[1]!.error?.failure, "error");
+  });
+
   test("dispatches a URC that arrives in the middle of a response and keeps it out of the response", () => {
     const { channel, outcomes, record, module } = rig();
     const urcs: string[] = [];

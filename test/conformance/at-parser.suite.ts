@@ -107,6 +107,17 @@ export default suite("at-parser", (test) => {
     assert.equal(events, [{ link: 4, data: new Uint8Array(0), remote: "1.2.3.4:1" }, "OK"]);
   });
 
+  test("a frame header is looked for in the last 64 bytes before a colon only, so a noise line full of colons costs linear time", () => {
+    const looked: number[] = [];
+    const esp = ESP8266_PROFILE.frames[0]!;
+    const { parser, events } = recorder([{ ...esp, parseHeader: (fields) => (looked.push(fields.length), esp.parseHeader(fields)) }]);
+    const far = `+IPD,${"x".repeat(100)}:${":".repeat(50)}`;
+    parser.feed(bytes(`${far}\r\n`));
+    parser.feed(bytes(`${":".repeat(200)}+IPD,1,3,1.2.3.4,99:abc\r\nOK\r\n`));
+    assert.ok(looked.every((length) => length <= 64), `headers of ${looked.join(", ")} bytes were parsed`);
+    assert.equal(events, [far, { link: 1, data: bytes("abc"), remote: "1.2.3.4:99" }, "OK"]);
+  });
+
   test("fuzz: random streams never throw and keep every buffer in bound", () => {
     const frames = [...ESP8266_PROFILE.frames, ...SIM900A_PROFILE.frames];
     const { parser, events } = recorder(frames, 64);

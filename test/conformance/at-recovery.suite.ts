@@ -51,6 +51,25 @@ export default suite("at-recovery", (test) => {
     });
   }
 
+  test("bc95: re-initialising a module that kept its sockets (it fell silent, then came back) closes them, so sockets never run out", async () => {
+    const rig = modemRig("bc95");
+    await rig.up();
+    const { endpoint } = rig.endpoint();
+    // The module holds 7 sockets; each recovery from silence leaves the one of the link before it with the module.
+    for (let round = 0; round < 9; round++) {
+      const sent = rig.modem.sent.length;
+      endpoint.send(bytes(`round ${round}`), SERVER);
+      await rig.until(() => rig.modem.sent.length === sent + 1, 5000, `the datagram of round ${round} (module sockets: ${[...rig.modem.links.keys()].join(",")})`);
+      rig.modem.silent = true;
+      for (let i = 0; i < 3; i++) endpoint.send(bytes(`lost${i}`), SERVER);
+      await rig.until(() => rig.net.state === "recovering", 60000, "the silence to be noticed");
+      rig.modem.silent = false;
+      await rig.until(() => rig.net.state === "ready", 120000, "the module to come back");
+    }
+    assert.ok(rig.modem.links.size <= 1, `the module holds ${rig.modem.links.size} sockets`);
+    await rig.stop();
+  });
+
   for (const kind of ["esp8266", "sim900a"] as const) {
     test(`${kind}: a link dropped by the module is reported and reopened by the next send`, async () => {
       const rig = modemRig(kind);
