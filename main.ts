@@ -55,13 +55,23 @@ function run(platform: Platform): void {
   };
   if (settings.psk) log.info(`DTLS PSK identity "${settings.pskId}"${platform.dtls ? "" : ", but this build has no DTLS"}`);
   // With a modem configured, its AT link stands in for the platform's network beneath the whole stack.
-  const modem = settings.modem ? new ModemNet(platform, settings.modem, { onState: (state, detail) => log.info(`modem ${state}: ${detail}`) }) : undefined;
+  let agent: AgentTiny | undefined;
+  const modem = settings.modem
+    ? new ModemNet(platform, settings.modem, {
+        onState: (state, detail) => log.info(`modem ${state}: ${detail}`),
+        // A new module link may reach the server from another address or port, which its observations do not know.
+        onLinkReopened: (remote) => {
+          log.info(`modem link to ${remote.address}:${remote.port} reopened: registering again`);
+          agent?.reconnect({ register: true });
+        },
+      })
+    : undefined;
   const device: Platform = modem ? { ...platform, net: modem } : platform;
   if (modem) {
     log.info(`network through a ${settings.modem!.modem} modem on the serial port`);
     modem.start();
   }
-  const agent = AgentTiny.init(params, device, {
+  agent = AgentTiny.init(params, device, {
     dtls: {
       ...(settings.dtlsHandshakeMinMs ? { handshakeMinMs: settings.dtlsHandshakeMinMs } : {}),
       ...(settings.dtlsHandshakeMaxMs ? { handshakeMaxMs: settings.dtlsHandshakeMaxMs } : {}),

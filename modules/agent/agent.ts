@@ -202,9 +202,14 @@ export class AgentTiny {
     return AgentCode.Ok;
   }
 
-  /** atiny_reconnect: an Update with every registered server, a Register now with the others (even after a halting error or during a back-off). */
-  reconnect(): void {
-    if (!this.ended) this.client?.reconnect();
+  /**
+   * atiny_reconnect: an Update with every registered server, a Register now
+   * with the others (even after a halting error or during a back-off).
+   * `register: true` registers again everywhere, as Agent Tiny's reconnect
+   * always did: for a network that came back on another address.
+   */
+  reconnect(options: { register?: boolean } = {}): void {
+    if (!this.ended) this.client?.reconnect(options);
   }
 
   /** atiny_deinit: ends every pending report (NOT_SENT, or SENT_FAIL when on the wire), deregisters and releases the endpoint. */

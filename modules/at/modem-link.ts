@@ -18,6 +18,8 @@ export interface LinkHost {
   noteOpen(error: HalError | undefined): void;
   /** The module's link `id` is presumed gone: close it there if it still exists, and free the id. */
   abandon(link: ModemLink, id: number): void;
+  /** A link that had been open is open again, on a new module link. */
+  reopened(link: ModemLink): void;
   schedule(delayMs: number, callback: () => void): void;
   forget(link: ModemLink): void;
 }
@@ -56,6 +58,7 @@ export class ModemLink {
   /** Bumped whenever the link goes down, so late callbacks of an earlier link are ignored. */
   private epoch = 0;
   private sendErrors = 0;
+  private everOpen = false;
   droppedSends = 0;
 
   constructor(host: LinkHost, owner: LinkOwner, protocol: LinkProtocol, remote: SocketAddress) {
@@ -196,6 +199,8 @@ export class ModemLink {
       if (actual !== id) this.host.rebind(this, id, actual);
       this.id = actual;
       this.state = "open";
+      if (this.everOpen) this.host.reopened(this);
+      this.everOpen = true;
       this.owner.onOpen?.(localPort ?? 0);
       this.pump();
     });

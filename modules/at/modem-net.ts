@@ -21,6 +21,11 @@ export type ModemState = "starting" | "ready" | "recovering" | "stopped";
 
 export interface ModemNetEvents {
   onState?(state: ModemState, detail: string): void;
+  /**
+   * A link that had been open was opened again (after a drop or a module
+   * recovery): peers may now see the device on another address or port.
+   */
+  onLinkReopened?(remote: SocketAddress): void;
 }
 
 export type ModemPlatform = Pick<Platform, "serial" | "time" | "log" | "createMutex">;
@@ -118,6 +123,7 @@ export class ModemNet implements Net {
       forget: (link) => table.forget(link),
       noteFailure: (error) => this.noteFailure(error),
       noteOpen: (error) => this.noteOpen(error),
+      reopened: (link) => this.events?.onLinkReopened?.(link.remote),
       abandon: (link, id) => {
         table.release(link, id);
         this.adaptor.close(id, () => undefined);

@@ -244,10 +244,14 @@ export class LwM2mClient {
     return expected;
   }
 
-  /** Reconnects with every server: an Update where registered, else a Register now, ending a halt or a back-off. */
-  reconnect(): void {
+  /**
+   * Reconnects with every server: an Update where registered, else a Register
+   * now, ending a halt or a back-off. `register` asks for a Register everywhere
+   * (the device's address changed).
+   */
+  reconnect(options: { register?: boolean } = {}): void {
     if (!this.started || this.bootstrap?.requested) return;
-    for (const session of this.sessions) session.reconnect();
+    for (const session of this.sessions) session.reconnect(options);
   }
 
   /** Triggers a Registration Update with every server. */

@@ -124,12 +124,18 @@ export class Registration {
 
   /**
    * atiny_reconnect: an Update when registered; otherwise a Register now,
-   * ending a halt or a back-off (and its attempt count).
+   * ending a halt or a back-off (and its attempt count). With `register`, a
+   * Register in any case: after the network came back on another address,
+   * which the server's observations do not know.
    */
-  reconnect(): void {
-    if (this.state === "registered" || this.state === "updating") return this.update();
+  reconnect(options: { register?: boolean } = {}): void {
+    if (!options.register && (this.state === "registered" || this.state === "updating")) return this.update();
     if (this.state === "registering" || this.state === "deregistering") return;
     this.clearTimer();
+    // An Update under way is replaced; leave its state first so its cancelled callback starts nothing.
+    this.state = "idle";
+    this.cancelRequest?.();
+    this.cancelRequest = undefined;
     this.attempt = 0;
     this.register();
   }

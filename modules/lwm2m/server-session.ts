@@ -176,14 +176,14 @@ export class ServerSession {
   }
 
   /** Registers again now (see Registration.reconnect); resolves the address first if it never was. */
-  reconnect(): void {
+  reconnect(options: { register?: boolean } = {}): void {
     if (!this.active) return;
     if (!this.peer) {
       this.options.time.clearTimer(this.dnsTimer);
       this.dnsTimer = undefined;
       return this.connect();
     }
-    this.registration.reconnect();
+    this.registration.reconnect(options);
   }
 
   update(changes?: { lifetime?: boolean; binding?: boolean; objects?: boolean }): void {

@@ -61,6 +61,21 @@ export default suite("Agent lifecycle", (test) => {
     }
   });
 
+  test("reconnect({ register: true }) sends a Register, not an Update, while registered (the network came back on another address)", async ({ platform }) => {
+    const server = await openTestServer(platform);
+    const { agent, events } = bindAgent(platform, server);
+    try {
+      await waitFor(platform, () => events.indexOf(AgentEvent.RegOk) >= 0, 2000, "REG_OK");
+      const updates = server.updates.length;
+      agent.reconnect({ register: true });
+      await waitFor(platform, () => server.registrations.length === 2, 2000, "a second Register");
+      assert.equal(server.updates.length, updates, "no Update");
+    } finally {
+      await new Promise<void>((resolve) => agent.deinit(resolve));
+      server.close();
+    }
+  });
+
   test("dataChange() during a Registration Update is accepted", async ({ platform }) => {
     const server = await openTestServer(platform);
     let answer: AgentCode | undefined;

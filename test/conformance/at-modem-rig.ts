@@ -2,7 +2,7 @@ import type { HalError } from "../../hal/errors.js";
 import { Logger } from "../../hal/log.js";
 import { AsyncMutex } from "../../hal/mutex.js";
 import type { SocketAddress, UdpEndpoint } from "../../hal/net.js";
-import { ModemNet, type ModemKind, type ModemSettings, type ModemState } from "../../modules/at/modem-net.js";
+import { ModemNet, type ModemKind, type ModemNetEvents, type ModemSettings, type ModemState } from "../../modules/at/modem-net.js";
 import { ScriptedModem } from "./at-scripted-modem.js";
 import { AssertionError } from "./harness.js";
 import { VirtualClock, VirtualTime } from "./virtual-platform.js";
@@ -31,7 +31,7 @@ export interface ModemRig {
 }
 
 /** A ModemNet on a scripted modem, both on one virtual clock; debug logging captured. */
-export function modemRig(kind: ModemKind, settings: Partial<ModemSettings> = {}): ModemRig {
+export function modemRig(kind: ModemKind, settings: Partial<ModemSettings> = {}, events: Omit<ModemNetEvents, "onState"> = {}): ModemRig {
   const clock = new VirtualClock();
   const time = new VirtualTime(clock);
   const modem = new ScriptedModem(kind, new VirtualTime(clock));
@@ -41,7 +41,7 @@ export function modemRig(kind: ModemKind, settings: Partial<ModemSettings> = {})
   const net = new ModemNet(
     { serial: modem, time, log, createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters) },
     { modem: kind, ssid: "lab", password: SECRETS.wifi, apnUser: "user", apnPassword: SECRETS.apn, ...settings },
-    { onState: (state, detail) => void states.push({ state, detail }) },
+    { ...events, onState: (state, detail) => void states.push({ state, detail }) },
   );
   const until = async (condition: () => boolean, limitMs: number, what: string): Promise<void> => {
     if (!(await clock.advanceUntil(condition, limitMs, 10))) throw new AssertionError(`within ${limitMs} virtual ms: ${what}`);

@@ -87,6 +87,22 @@ export default suite("at-recovery", (test) => {
       await rig.stop();
     });
 
+    test(`${kind}: a link opened again after a drop is announced (peers may see a new address)`, async () => {
+      const reopened: string[] = [];
+      const rig = modemRig(kind, {}, { onLinkReopened: (remote) => void reopened.push(`${remote.address}:${remote.port}`) });
+      await rig.up();
+      const { endpoint, errors } = rig.endpoint();
+      endpoint.send(bytes("one"), SERVER);
+      await rig.until(() => rig.modem.sent.length === 1, 2000, "the first datagram");
+      assert.equal(reopened.length, 0, "the first open is not a reopen");
+      rig.modem.dropLink(0);
+      await rig.until(() => errors.length === 1, 1000, "the drop to be reported");
+      endpoint.send(bytes("two"), SERVER);
+      await rig.until(() => rig.modem.sent.length === 2, 2000, "the link to reopen");
+      assert.equal(reopened, [`${SERVER.address}:${SERVER.port}`]);
+      await rig.stop();
+    });
+
     test(`${kind}: losing the network (${kind === "esp8266" ? "WIFI DISCONNECT" : "+PDP: DEACT"}) brings the module up again`, async () => {
       const rig = modemRig(kind);
       await rig.up();
