@@ -68,7 +68,7 @@ function run(platform: Platform): void {
     : undefined;
   const device: Platform = modem ? { ...platform, net: modem } : platform;
   if (modem) {
-    log.info(`network through a ${settings.modem!.modem} modem on the serial port`);
+    log.info(`network through an AT modem (${settings.modem!.modem}) on the serial port`);
     modem.start();
   }
   agent = AgentTiny.init(params, device, {

@@ -4,6 +4,10 @@ import fs from "node:fs";
 import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
+import { createNodePlatform } from "../../hal/host/node/node-platform.js";
+import { LwM2mDevServer } from "../../tools/dev-server/server.js";
+import { createPtyPair } from "../modem/pty-pair.js";
+import { startEmulator } from "../modem/start.js";
 import { freeUdpPort } from "./udp-port.js";
 
 /**
@@ -154,5 +158,33 @@ describe("Moddable build", () => {
     if (!/registered with server/.test(output)) process.stderr.write(output.slice(-4000));
     expect(output).toMatch(/starting on moddable\/simulator/);
     expect(output).toMatch(/registered with server \d+ at \/rd\//);
+  }, 900000);
+
+  // The Moddable serial port (hal/moddable/serial.ts on embedded:io/serial): mcsim's UART is one end of a pty, an emulated ESP8266 the other.
+  (simulatorReady && onPath("socat") ? test : test.skip)("the firmware in mcsim registers through an emulated ESP8266 on a pty (modem=esp8266 modemUart=TTY)", async () => {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "mcsim-modem-"));
+    const platform = createNodePlatform({ stateDir, logLevel: "warn" });
+    const server = new LwM2mDevServer({ platform, port: 0 });
+    const ptyDir = path.join(OUT, "modem-pty");
+    fs.mkdirSync(ptyDir, { recursive: true });
+    const pair = await createPtyPair({ dir: ptyDir });
+    const emulator = await startEmulator({ modem: "esp8266", tty: pair.modemPath, ssid: "sim-lab", password: "sim-secret", startUpLines: true });
+    try {
+      while (!server.port) await new Promise((resolve) => setTimeout(resolve, 5));
+      const built = build(ROOT, "firmware-modem", ["modem=esp8266", `modemUart=${pair.devicePath}`, "modemSsid=sim-lab", "modemPassword=sim-secret", `server=coap://127.0.0.1:${server.port}`, "endpoint=ci-modem", "reportInterval=1000"]);
+      expect(built.status).toBe(0);
+      const output = await runSimulator(built.so, (await display())!, /registered with server/, 60000);
+      if (!/registered with server/.test(output)) process.stderr.write(output.slice(-4000));
+      expect(output).toMatch(/network through an AT modem \(esp8266\)/);
+      expect(output).toMatch(/modem ready: address 192\.168\.4\.2/);
+      expect(output).toMatch(/registered with server \d+ at \/rd\//);
+      expect(emulator.emulator.trace.some((entry) => entry.text.includes("AT+CIPSEND="))).toBe(true);
+    } finally {
+      await emulator.close();
+      await pair.close();
+      server.close();
+      platform.close();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
   }, 900000);
 });
