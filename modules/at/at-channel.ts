@@ -3,7 +3,7 @@ import type { AsyncMutex, Release } from "../../hal/mutex.js";
 import type { Time, TimerHandle } from "../../hal/time.js";
 import { AtError } from "./at-errors.js";
 import { AtParser, type FrameHeader, type FrameRecognizer } from "./at-parser.js";
-import { encodeText } from "./at-text.js";
+import { utf8Encode } from "../coap/message.js";
 
 export type LineMatch = string | ((line: string) => boolean);
 export type FinalVerdict = "ok" | "error" | undefined;
@@ -185,7 +185,7 @@ export class AtChannel {
       return;
     }
     try {
-      writer(encodeText(`${command.text}\r\n`));
+      writer(utf8Encode(`${command.text}\r\n`));
     } catch (error) {
       this.finish(running, new AtError("aborted", `${this.describe(command)}: ${(error as Error).message}`), "");
     }
