@@ -40,7 +40,8 @@ function openPort(where: Record<string, number | string>, name: string, options:
     while (uart && room > 0 && pending.length > 0) {
       const head = pending[0]!;
       const slice = head.length <= room ? head : head.subarray(0, room);
-      uart.write(slice);
+      // An ArrayBuffer of its own: the Linux simulator's serial module takes no typed-array view.
+      uart.write(slice.byteOffset === 0 && slice.byteLength === slice.buffer.byteLength ? slice.buffer : slice.slice().buffer);
       room -= slice.length;
       pendingBytes -= slice.length;
       if (slice.length === head.length) pending.shift();
@@ -59,7 +60,12 @@ function openPort(where: Record<string, number | string>, name: string, options:
       // ECMA-419 never writes part of a buffer and throws when the FIFO lacks room: write what fits as room appears.
       onWritable(this: Serial, bytes: number) {
         room = bytes;
-        if (!closed) drain();
+        if (closed) return;
+        try {
+          drain();
+        } catch (error) {
+          options.onError?.(new HalError("io", `serial port ${name}: ${error instanceof Error ? error.message : String(error)}`));
+        }
       },
     } as unknown as ConstructorParameters<typeof Serial>[0]);
   } catch (error) {
