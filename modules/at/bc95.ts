@@ -152,18 +152,27 @@ export class Bc95Adaptor implements AtAdaptor {
   private read(socket: number, reads: number): void {
     this.context.channel.execute({ text: `AT+NSORF=${socket},${MAX_DATAGRAM}`, collect: (line) => NSORF_LINE.test(line) }, (error, response) => {
       if (!this.reading.has(socket)) return;
-      let remaining = 0;
+      let got = false;
       if (!error) {
         for (const line of response.lines) {
           const match = NSORF_LINE.exec(line)!;
           const data = fromHex(match[5]!);
-          remaining = decimal(match[6]);
+          got = true;
           if (data && decimal(match[1]) === socket) this.context.events.onData(socket, data, { address: match[2]!, port: decimal(match[3]) });
         }
       }
-      const again = remaining > 0 || this.readAgain.delete(socket);
-      if (!error && again && reads + 1 < MAX_READS_PER_NOTICE) this.read(socket, reads + 1);
-      else this.reading.delete(socket);
+      // Read until the module answers with nothing: an +NSONMI may be missed, and "remaining" counts one datagram only.
+      const again = got || this.readAgain.delete(socket);
+      if (!again) {
+        this.reading.delete(socket);
+      } else if (reads + 1 < MAX_READS_PER_NOTICE) {
+        this.read(socket, reads + 1);
+      } else {
+        // Let other commands through, then go on reading.
+        this.reading.delete(socket);
+        this.context.schedule(0, () => this.notice(socket));
+      }
     });
   }
+
 }

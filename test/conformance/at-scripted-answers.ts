@@ -138,7 +138,8 @@ function bc95(modem: ScriptedModem, line: string): Answer {
     const inbox = modem.links.get(Number(match[1]))?.inbox;
     const next = inbox?.shift();
     if (!inbox || !next) return OK;
-    return lines(`${match[1]!},${next.from.address},${next.from.port},${next.data.length},${toHex(next.data)},${inbox.length}`, "OK");
+    // remaining: bytes of this datagram left unread (none: it is read whole); later datagrams wait in the module.
+    return lines(`${match[1]!},${next.from.address},${next.from.port},${next.data.length},${toHex(next.data)},0`, "OK");
   }
   if ((match = /^AT\+NSOCL=(\d)$/.exec(line))) return modem.links.delete(Number(match[1])) ? OK : ERROR;
   return ERROR;
