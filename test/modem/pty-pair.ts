@@ -25,7 +25,13 @@ export async function createPtyPair(options: { dir?: string; timeoutMs?: number 
   const devicePath = path.join(dir, "device");
   const modemPath = path.join(dir, "modem");
   for (const link of [devicePath, modemPath]) fs.rmSync(link, { force: true });
-  const child = spawn("socat", ["-d", "-d", `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${modemPath}`], { stdio: ["ignore", "ignore", "pipe"] });
+  // A process group of its own: Ctrl-C in a terminal reaches the whole foreground group, and the line
+  // must outlive it until the firmware has deregistered through it. close() (or this process's exit) ends it.
+  const child = spawn("socat", ["-d", "-d", `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${modemPath}`], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  const killOnExit = () => {
+    if (!exited) child.kill();
+  };
+  process.once("exit", killOnExit);
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (text: string) => {
@@ -65,6 +71,7 @@ export async function createPtyPair(options: { dir?: string; timeoutMs?: number 
     modemPath,
     close() {
       closing ??= (async () => {
+        process.removeListener("exit", killOnExit);
         if (!exited) child.kill();
         await exit;
         cleanup();
