@@ -49,6 +49,11 @@ export class LinkTable {
     this.byId.delete(id);
   }
 
+  /** A link with data waiting for the module to come up: it is opened when the module is ready. */
+  track(link: ModemLink): void {
+    this.open.add(link);
+  }
+
   forget(link: ModemLink): void {
     this.open.delete(link);
   }

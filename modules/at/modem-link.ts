@@ -20,6 +20,8 @@ export interface LinkHost {
   abandon(link: ModemLink, id: number): void;
   /** A link that had been open is open again, on a new module link. */
   reopened(link: ModemLink): void;
+  /** The link has data but the module is not up yet: open it once the module is ready. */
+  waitForReady(link: ModemLink): void;
   schedule(delayMs: number, callback: () => void): void;
   forget(link: ModemLink): void;
 }
@@ -100,7 +102,11 @@ export class ModemLink {
   }
 
   pump(): void {
-    if (!this.host.ready || this.state === "closed") return;
+    if (this.state === "closed") return;
+    if (!this.host.ready) {
+      if (this.pending.length > 0) this.host.waitForReady(this);
+      return;
+    }
     if (this.state === "down") {
       if (this.pending.length > 0 || this.protocol === "tcp") this.open();
       return;

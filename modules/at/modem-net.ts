@@ -124,6 +124,7 @@ export class ModemNet implements Net {
       noteFailure: (error) => this.noteFailure(error),
       noteOpen: (error) => this.noteOpen(error),
       reopened: (link) => this.events?.onLinkReopened?.(link.remote),
+      waitForReady: (link) => table.track(link),
       abandon: (link, id) => {
         table.release(link, id);
         this.adaptor.close(id, () => undefined);

@@ -198,6 +198,19 @@ export default suite("at-recovery", (test) => {
     await rig.stop();
   });
 
+  for (const kind of MODEM_KINDS) {
+    test(`${kind}: a datagram sent before the module is up goes out once it is ready (defect: it waited for the next send, and CoAP's retransmission went out beside it)`, async () => {
+      const rig = modemRig(kind);
+      const { endpoint } = rig.endpoint();
+      rig.net.start();
+      endpoint.send(bytes("early"), SERVER);
+      await rig.until(() => rig.net.state === "ready", 10000, "the module to come up");
+      await rig.until(() => rig.modem.sent.length === 1, 500, "the early datagram");
+      assert.equal(rig.modem.sent[0]!.data, bytes("early"));
+      await rig.stop();
+    });
+  }
+
   test("a burst beyond the receive queue bound drops the oldest datagrams", async () => {
     const rig = modemRig("esp8266");
     await rig.up();
