@@ -211,6 +211,9 @@ export class ModemNet implements Net {
     });
   }
 
+  /** True while adaptor.init runs. */
+  private initializing = false;
+
   /** Links the module refuses to open, in a row, before it is presumed to have lost its network (attach, PDP context). */
   private openRefusals = 0;
 
@@ -270,8 +273,10 @@ export class ModemNet implements Net {
         return this.retry(run, isHalError(error) ? error : new HalError("io", String(error)));
       }
     }
+    this.initializing = true;
     this.adaptor.init((error, info) => {
       if (run !== this.initRun || this.stopping) return;
+      this.initializing = false;
       if (error) return this.retry(run, error);
       this.info = info;
       this.retryMs = MODEM_NET_DEFAULTS.retryFirstMs;
@@ -294,7 +299,14 @@ export class ModemNet implements Net {
   /** The module reset, stopped answering or lost its network: every link is gone; re-initialise. */
   private lose(reason: string, force = false): void {
     if (!this.started || this.stopping) return;
-    if (this.current !== "ready" && !force) return;
+    if (this.current !== "ready" && !force) {
+      // A restart during start-up (the module's boot lines after its power-up): whatever answered the
+      // running command may be a boot line, so the answers that follow would be off by one. Start over.
+      if (!this.initializing) return;
+      this.initializing = false;
+      this.retry(++this.initRun, new HalError("io", `${reason} during start-up`));
+      return;
+    }
     this.log.warn(`${this.settings.modem}: ${reason}; re-initialising`);
     this.initRun++;
     this.setState("recovering", reason);

@@ -211,6 +211,16 @@ export default suite("at-recovery", (test) => {
     });
   }
 
+  test("bc95: its boot lines during start-up restart the start-up instead of shifting every answer by one (defect: the boot OK answered AT, and each later command got the answer of the one before)", async () => {
+    const rig = modemRig("bc95");
+    rig.net.start();
+    rig.modem.reset(0); // powered up together with the MCU: REBOOT_CAUSE_…, "Neul ", OK while AT runs
+    await rig.until(() => rig.net.state === "ready", 10000, "the module to come up");
+    const failures = rig.states.filter((entry) => entry.detail.startsWith("init failed"));
+    assert.equal(failures.map((entry) => entry.detail), ["init failed: io: module restarted (REBOOT_CAUSE_APPLICATION_AT) during start-up"]);
+    await rig.stop();
+  });
+
   test("a burst beyond the receive queue bound drops the oldest datagrams", async () => {
     const rig = modemRig("esp8266");
     await rig.up();
