@@ -26,7 +26,8 @@ export class HalError extends Error {
   constructor(code: HalErrorCode, message: string) {
     super(`${code}: ${message}`);
     this.code = code;
-    this.name = "HalError";
+    // Defined, not assigned: a frozen Error.prototype (Moddable preload) makes its read-only `name` refuse assignment.
+    Object.defineProperty(this, "name", { value: "HalError", writable: true, configurable: true });
   }
 }
 

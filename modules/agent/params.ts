@@ -42,7 +42,8 @@ export class AgentError extends Error {
   constructor(code: AgentCode, message: string) {
     super(message);
     this.code = code;
-    this.name = "AgentError";
+    // Defined, not assigned: a frozen Error.prototype (Moddable preload) makes its read-only `name` refuse assignment.
+    Object.defineProperty(this, "name", { value: "AgentError", writable: true, configurable: true });
   }
 }
 

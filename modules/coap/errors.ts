@@ -19,6 +19,7 @@ export class CoapError extends Error {
   constructor(kind: CoapErrorKind, message: string) {
     super(`${kind}: ${message}`);
     this.kind = kind;
-    this.name = "CoapError";
+    // Defined, not assigned: a frozen Error.prototype (Moddable preload) makes its read-only `name` refuse assignment.
+    Object.defineProperty(this, "name", { value: "CoapError", writable: true, configurable: true });
   }
 }

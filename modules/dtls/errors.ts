@@ -71,7 +71,8 @@ export class DtlsError extends HalError {
   constructor(reason: DtlsErrorCode, detail?: string, libraryError = 0) {
     const library = libraryError ? ` (mbedtls -0x${(-libraryError).toString(16)})` : "";
     super("secure-connection", `${reason}: ${EXPLANATIONS[reason]}${detail ? ` [${detail}]` : ""}${library}`);
-    this.name = "DtlsError";
+    // Defined, not assigned: a frozen Error.prototype (Moddable preload) makes its read-only `name` refuse assignment.
+    Object.defineProperty(this, "name", { value: "DtlsError", writable: true, configurable: true });
     this.reason = reason;
     this.libraryError = libraryError;
   }

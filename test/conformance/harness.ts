@@ -30,7 +30,8 @@ export function suite(name: string, define: (test: (name: string, body: TestBody
 export class AssertionError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = "AssertionError";
+    // Defined, not assigned: a frozen Error.prototype (Moddable preload) makes its read-only `name` refuse assignment.
+    Object.defineProperty(this, "name", { value: "AssertionError", writable: true, configurable: true });
   }
 }
 

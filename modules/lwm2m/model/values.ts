@@ -12,7 +12,8 @@ export interface ResourceEntry {
 export class ContentError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = "ContentError";
+    // Defined, not assigned: a frozen Error.prototype (Moddable preload) makes its read-only `name` refuse assignment.
+    Object.defineProperty(this, "name", { value: "ContentError", writable: true, configurable: true });
   }
 }
 
