@@ -1,5 +1,6 @@
 import { ModemEmulator, parseArgs } from "./emulator.js";
 import { lookup, openHostLink, type HostLink, type Remote } from "./links.js";
+import { frameOf } from "./text.js";
 
 export interface Esp8266Options {
   /** The access point the emulated module can see (default "test-ap"). */
@@ -219,11 +220,7 @@ export class Esp8266Emulator extends ModemEmulator {
     if (!link || this.links.get(id) !== link) return;
     for (let at = 0; at < data.length; at += MAX_SEND) {
       const chunk = data.subarray(at, at + MAX_SEND);
-      const head = this.dinfo ? `\r\n+IPD,${id},${chunk.length},${from.address},${from.port}:` : `\r\n+IPD,${id},${chunk.length}:`;
-      const frame = new Uint8Array(head.length + chunk.length);
-      for (let i = 0; i < head.length; i++) frame[i] = head.charCodeAt(i);
-      frame.set(chunk, head.length);
-      this.urc(frame);
+      this.urc(frameOf(this.dinfo ? `\r\n+IPD,${id},${chunk.length},${from.address},${from.port}:` : `\r\n+IPD,${id},${chunk.length}:`, chunk));
     }
   }
 

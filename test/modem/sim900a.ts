@@ -1,4 +1,5 @@
-import { latin1, ModemEmulator, parseArgs } from "./emulator.js";
+import { ModemEmulator, parseArgs } from "./emulator.js";
+import { frameOf } from "./text.js";
 import { lookup, openHostLink, type HostLink } from "./links.js";
 
 export interface Sim900aOptions {
@@ -210,11 +211,7 @@ export class Sim900aEmulator extends ModemEmulator {
   private received(id: number, data: Uint8Array): void {
     for (let at = 0; at < data.length; at += MAX_SEND) {
       const chunk = data.subarray(at, at + MAX_SEND);
-      const head = latin1(`\r\n+RECEIVE,${id},${chunk.length}:\r\n`);
-      const frame = new Uint8Array(head.length + chunk.length);
-      frame.set(head);
-      frame.set(chunk, head.length);
-      this.urc(frame);
+      this.urc(frameOf(`\r\n+RECEIVE,${id},${chunk.length}:\r\n`, chunk));
     }
   }
 

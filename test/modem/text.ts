@@ -38,3 +38,11 @@ export function parseArgs(text: string): string[] {
   args.push(current);
   return args;
 }
+
+/** A data frame as the module sends it: the text header, then the raw bytes. */
+export function frameOf(head: string, data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(head.length + data.length);
+  frame.set(latin1(head));
+  frame.set(data, head.length);
+  return frame;
+}
