@@ -1,4 +1,6 @@
+import type { CryptoEngine } from "./crypto.js";
 import type { DtlsEngine } from "./dtls.js";
+import type { HttpClient } from "./http.js";
 import type { Logger } from "./log.js";
 import type { MemoryBudget } from "./memory.js";
 import type { AsyncMutex } from "./mutex.js";
@@ -24,6 +26,10 @@ export interface Platform {
   readonly firmware: FirmwareStorage;
   /** DTLS through mbedtls; absent where the build does not link the binding (Node, the stock XS worker). */
   readonly dtls?: DtlsEngine;
+  /** SHA-256 and ECDSA P-256 through mbedtls (modules/crypto); absent where the build does not link it. */
+  readonly crypto?: CryptoEngine;
+  /** An HTTP client for http:// firmware downloads; absent where the port has none. */
+  readonly http?: HttpClient;
   /** The UART of an AT-command radio module; absent where the port has none configured. */
   readonly serial?: Serial;
   createMutex(name: string, maxWaiters?: number): AsyncMutex;

@@ -19,6 +19,13 @@ export interface ResourceHooks {
    * request wrote. It runs once every value of the request has validated.
    */
   write?(value: ResourceContent): number | void;
+  /**
+   * Takes a Write of this opaque resource block by block as it arrives
+   * (Block1, RFC 7959), instead of one reassembled value, so a firmware
+   * package never sits whole in memory. Offset 0 starts a transfer; `more`
+   * is false on the last block. Return a code to refuse (the transfer ends).
+   */
+  writeBlock?(offset: number, data: Uint8Array, more: boolean): number | void;
   /** Runs an Execute with its argument text; return a code to refuse. */
   execute?(args: string): number | void;
   /** Run execute() only after the 2.04 has left (Reboot, Factory Reset), so the server hears the answer. */
