@@ -48,8 +48,18 @@ export interface FirmwareStorage {
   readonly capacity: number;
   /** Opens the device and recovers its records; call once at start-up. */
   init(): void;
-  /** Prepares the image area for a new download of `expectedSize` bytes (when known). */
+  /**
+   * Prepares the image area for a new download of `expectedSize` bytes (when
+   * known). Sectors are erased as writes reach them, so a start takes no
+   * time and an erase is never far from the data that needs it.
+   */
   beginDownload(expectedSize?: number): void;
+  /**
+   * Continues a download interrupted (by a reboot or power loss) once
+   * `offset` bytes had been written: bytes before it are kept; bytes from it
+   * on are written again (the same data, so a torn write is completed).
+   */
+  resumeDownload(offset: number): void;
   /** Writes image bytes at `offset`; offsets may repeat when a download resumes. */
   write(offset: number, data: Uint8Array): void;
   /** Reads back image bytes (integrity checks, hash restore on resume). */
@@ -58,7 +68,11 @@ export interface FirmwareStorage {
   endDownload(result: DownloadResult, totalLength: number): void;
   /** Marks the downloaded image for the boot loader; the device reboots afterwards. */
   activate(): void;
-  /** Result of the last activation, reported once after the reboot. */
+  /**
+   * Result of the last activation, after the reboot: the same answer on
+   * every call until the next beginDownload, so a power loss before the
+   * caller has recorded it loses nothing.
+   */
   getActivateResult(): ActivateResult;
   /** Replaces the update-info record; power loss leaves either the old or the new record. */
   writeUpdateInfo(info: Uint8Array): void;

@@ -48,6 +48,8 @@ export class FlashFirmwareStorage implements FirmwareStorage {
   private recordSlot = -1;
   private initialised = false;
   private downloading = false;
+  /** Image sectors erased since the download began (sectors are erased as writes reach them). */
+  private erasedSectors = 0;
 
   constructor(device: BlockDevice, options: FlashFirmwareStorageOptions = {}) {
     if (device.byteLength < device.sectorSize * (RECORD_SECTORS + 1)) {
@@ -88,10 +90,17 @@ export class FlashFirmwareStorage implements FirmwareStorage {
     if (expectedSize !== undefined && (!Number.isInteger(expectedSize) || expectedSize < 0 || expectedSize > this.capacity)) {
       throw new HalError("too-large", `image of ${expectedSize} bytes does not fit the ${this.capacity}-byte firmware area`);
     }
-    const bytes = expectedSize ?? this.capacity;
-    const sectors = Math.ceil(bytes / this.device.sectorSize);
-    for (let sector = 0; sector < sectors; sector++) this.device.eraseSector(RECORD_SECTORS + sector);
     if (this.record.state !== BootState.Idle) this.commit({ state: BootState.Idle, imageLength: 0, imageCrc: 0 });
+    this.erasedSectors = 0;
+    this.downloading = true;
+  }
+
+  resumeDownload(offset: number): void {
+    this.requireInit();
+    this.checkImageRange(offset, 0);
+    if (this.record.state !== BootState.Idle) throw new HalError("invalid-argument", "no interrupted download to resume (an image is downloaded or activated)");
+    // The sector holding `offset` keeps its earlier bytes; a sector starting at `offset` is erased again.
+    this.erasedSectors = Math.ceil(offset / this.device.sectorSize);
     this.downloading = true;
   }
 
@@ -99,6 +108,8 @@ export class FlashFirmwareStorage implements FirmwareStorage {
     this.requireInit();
     if (!this.downloading) throw new HalError("invalid-argument", "write before beginDownload");
     this.checkImageRange(offset, data.length);
+    const end = Math.ceil((offset + data.length) / this.device.sectorSize);
+    while (this.erasedSectors < end) this.device.eraseSector(RECORD_SECTORS + this.erasedSectors++);
     this.device.write(this.imageBase + offset, data);
   }
 
@@ -131,7 +142,6 @@ export class FlashFirmwareStorage implements FirmwareStorage {
     this.requireInit();
     const state = this.record.state;
     if (state !== BootState.ActivatedOk && state !== BootState.ActivatedFailed) return "none";
-    this.commit({ state: BootState.Idle });
     return state === BootState.ActivatedOk ? "success" : "failure";
   }
 

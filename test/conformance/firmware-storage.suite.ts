@@ -42,7 +42,9 @@ export default suite("firmware storage", (test) => {
     const afterReboot = new FlashFirmwareStorage(device);
     afterReboot.init();
     assert.equal(afterReboot.getActivateResult(), "success");
-    assert.equal(afterReboot.getActivateResult(), "none", "the result is reported once");
+    assert.equal(afterReboot.getActivateResult(), "success", "the result stays until the next download");
+    afterReboot.beginDownload(10);
+    assert.equal(afterReboot.getActivateResult(), "none", "a new download clears it");
   });
 
   test("a corrupted image fails activation", () => {
@@ -144,5 +146,49 @@ export default suite("firmware storage", (test) => {
     const booted = new FlashFirmwareStorage(medium);
     booted.init();
     assert.equal(booted.getActivateResult(), "success");
+  });
+
+  test("a download resumed after power loss at any operation ends with the whole image", () => {
+    const bytes = image(SECTOR * 5 + 77, 21);
+    const chunk = 64;
+    for (let cut = 1; cut <= 30; cut++) {
+      const medium = new MemoryBlockDevice(SECTOR * 12, SECTOR);
+      const setup = new FlashFirmwareStorage(medium);
+      setup.init();
+      setup.beginDownload(bytes.length);
+      const flaky = new PowerLossBlockDevice(medium, { cutAtOperation: cut, seed: cut });
+      const storage = new FlashFirmwareStorage(flaky);
+      storage.init();
+      storage.resumeDownload(0);
+      // The offset a downloader would have persisted: the last whole sector written before the cut.
+      let persisted = 0;
+      try {
+        for (let offset = 0; offset < bytes.length; offset += chunk) {
+          storage.write(offset, bytes.subarray(offset, offset + chunk));
+          if ((offset + chunk) % SECTOR === 0) persisted = offset + chunk;
+        }
+      } catch (error) {
+        if (!isHalError(error, "power-loss")) throw error;
+      }
+      const rebooted = new FlashFirmwareStorage(medium);
+      rebooted.init();
+      rebooted.resumeDownload(persisted);
+      for (let offset = persisted; offset < bytes.length; offset += chunk) rebooted.write(offset, bytes.subarray(offset, offset + chunk));
+      rebooted.endDownload("success", bytes.length);
+      assert.equal(rebooted.read(0, bytes.length), bytes, `cut at operation ${cut}, resumed at ${persisted}`);
+    }
+  });
+
+  test("sectors are erased as writes reach them", () => {
+    const medium = new MemoryBlockDevice(SECTOR * 12, SECTOR);
+    const counting = new PowerLossBlockDevice(medium, { cutAtOperation: 0 });
+    const storage = new FlashFirmwareStorage(counting);
+    storage.init();
+    const before = counting.operationCount;
+    storage.beginDownload(SECTOR * 8);
+    assert.equal(counting.operationCount, before, "beginDownload erases nothing yet");
+    storage.write(0, image(10, 1));
+    assert.equal(counting.operationCount, before + 2, "one erase, one write");
+    assert.throws(() => storage.resumeDownload(SECTOR * 20), "out-of-range");
   });
 });
