@@ -9,7 +9,7 @@ import { createStandardStore, LwM2mClient, type ReportOutcome } from "../lwm2m/c
 import { DOWNLINK_INSTANCE, UPLINK_INSTANCE } from "../lwm2m/objects/binary-app-data-container.js";
 import type { DeviceErrors } from "../lwm2m/objects/device-errors.js";
 import { FirmwareUpdateResult } from "../lwm2m/objects/firmware-update.js";
-import { FirmwareUpdateStateMachine } from "../lwm2m/objects/firmware-update-state.js";
+import { FirmwareUpdateStateMachine, type FirmwareUpdateHandlers } from "../lwm2m/objects/firmware-update-state.js";
 import { AppDataResource, FirmwareUpdateResource, ObjectId, SecurityResource } from "../lwm2m/objects/index.js";
 import { parsePathString, pathContains, type LwM2mPath } from "../lwm2m/path.js";
 import type { LifecycleEvent } from "../lwm2m/registration.js";
@@ -35,6 +35,12 @@ export interface AgentOptions {
    * with seconds of latency want more: Agent Tiny used 4 s and 240 s.
    */
   readonly dtls?: { readonly handshakeMinMs?: number; readonly handshakeMaxMs?: number };
+  /**
+   * Firmware update behind object 5 (modules/fota's FirmwareUpdater supplies
+   * them). Called once at bind with the LwM2M client (for downloaders on its
+   * endpoint). Without it every Package URI gets Update Result 9.
+   */
+  readonly firmwareUpdate?: (lwm2m: () => LwM2mClient | undefined) => FirmwareUpdateHandlers;
 }
 
 /** Where each ReportType goes, indexed by the type: /5/0/3 (Firmware Update State) and /19/0/0 (uplink data). */
@@ -68,6 +74,7 @@ export class AgentTiny {
   private listener: AgentEventListener = () => undefined;
   private errors: DeviceErrors | undefined;
   private firmware: FirmwareUpdateStateMachine | undefined;
+  private firmwareHandlers: FirmwareUpdateHandlers | undefined;
   /** The newest report of each type, shown by a plain Read. */
   private readonly latest: Uint8Array[] = [];
   private readonly pumpTimers: (TimerHandle | undefined)[] = [];
@@ -126,15 +133,23 @@ export class AgentTiny {
         },
       });
     });
+    const makeHandlers = this.options.firmwareUpdate;
+    this.firmwareHandlers = makeHandlers
+      ? makeHandlers(() => this.client)
+      : // No download in this build: every Package URI is refused with Update Result 9 (unsupported protocol).
+        { protocols: [], startDownload: (_uri, done) => done(FirmwareUpdateResult.UnsupportedProtocol), update: (done) => done(FirmwareUpdateResult.UpdateFailed) };
+    const handlers = this.firmwareHandlers;
     store.own(ObjectId.FirmwareUpdate, 0, (instance) => {
-      const state = this.firmware?.state ?? hooks.getFirmwareState?.() ?? 0;
-      // No download in this build: every Package URI is refused with Update Result 9 (unsupported protocol).
+      const state = this.firmware?.state ?? (makeHandlers ? undefined : hooks.getFirmwareState?.());
+      // Every state change of the object is Agent Tiny's FOTA_STATE event.
       this.firmware = new FirmwareUpdateStateMachine(instance, {
-        protocols: [],
-        startDownload: (_uri, done) => done(FirmwareUpdateResult.UnsupportedProtocol),
-        update: (done) => done(FirmwareUpdateResult.UpdateFailed),
+        ...handlers,
+        onChange: (changed, result) => {
+          handlers.onChange?.(changed, result);
+          this.listener(AgentEvent.FotaState, changed);
+        },
       });
-      this.firmware.reportState(state);
+      if (state !== undefined) this.firmware.reportState(state);
     });
     const { iotServer, bootstrapServer } = this.params;
     const platform = this.platform;
@@ -219,6 +234,7 @@ export class AgentTiny {
     for (const timer of this.pumpTimers) this.platform.time.clearTimer(timer);
     this.pumpTimers.length = 0;
     for (const queue of this.queues.values()) queue.drain(SendStatus.NotSent, SendStatus.SentFail);
+    this.firmwareHandlers?.close?.();
     if (!this.client) return done();
     this.client.stop(done);
   }
@@ -229,6 +245,7 @@ export class AgentTiny {
     if (event.type === "registered") {
       this.listener(AgentEvent.RegOk);
       this.pumpAll();
+      this.firmware?.resumeInterrupted();
     } else if (event.type === "updated") this.pumpAll();
     else if (event.type === "error") this.listener(AgentEvent.RegFail);
   }

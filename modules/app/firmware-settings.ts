@@ -25,6 +25,10 @@ export interface FirmwareSettings {
   readonly reportIntervalMs: number;
   /** The AT-command radio module that carries the network, or undefined for the platform's own network. */
   readonly modem: ModemSettings | undefined;
+  /** The key firmware packages must be signed with (uncompressed P-256 point, 65 bytes); without it every package is refused. */
+  readonly fotaPublicKey: Uint8Array | undefined;
+  /** CoAP Block2 size for firmware downloads (16..1024). */
+  readonly fotaBlockSize: number;
 }
 
 /** Settings keys (Preferences on Moddable) that supply a value the command line does not. */
@@ -47,6 +51,8 @@ export const SETTING_KEYS = Object.freeze({
   modemApn: "app.apn",
   modemApnUser: "app.apnUser",
   modemApnPassword: "app.apnPass",
+  fotaPublicKey: "app.fotaKey",
+  fotaBlockSize: "app.fotaBlock",
 });
 
 /** Agent Tiny's bootstrap modes, as `bootstrapMode` takes them. */
@@ -110,7 +116,17 @@ export function readFirmwareSettings(config: FirmwareConfig, settings: SettingsS
     dtlsHandshakeMaxMs,
     reportIntervalMs,
     modem: readModemSettings(config, settings),
+    ...readFotaSettings(config, settings),
   };
+}
+
+function readFotaSettings(config: FirmwareConfig, settings: SettingsStore): Pick<FirmwareSettings, "fotaPublicKey" | "fotaBlockSize"> {
+  const keyText = pick(config, settings, "fotaPublicKey");
+  if (keyText !== undefined && !/^04[0-9a-fA-F]{128}$/.test(keyText)) throw new RangeError("fotaPublicKey must be the uncompressed P-256 public key: 130 hex digits starting 04 (npm run fota -- keygen prints it)");
+  const blockText = pick(config, settings, "fotaBlockSize");
+  const fotaBlockSize = blockText === undefined ? 1024 : Number(blockText);
+  if ([16, 32, 64, 128, 256, 512, 1024].indexOf(fotaBlockSize) < 0) throw new RangeError(`fotaBlockSize must be a power of two from 16 to 1024, got "${blockText}"`);
+  return { fotaPublicKey: keyText === undefined ? undefined : hexBytes(keyText, "fotaPublicKey"), fotaBlockSize };
 }
 
 /** `modem=esp8266|sim900a|bc95` with its Wi-Fi or APN values; the ESP8266 needs an SSID. */

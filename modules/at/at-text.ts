@@ -10,12 +10,7 @@ export function toHex(data: Uint8Array): string {
 }
 
 /** Bytes of a hex string (either case); undefined when it is not hex. */
-export function fromHex(text: string): Uint8Array | undefined {
-  if (text.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(text)) return undefined;
-  const data = new Uint8Array(text.length / 2);
-  for (let i = 0; i < data.length; i++) data[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
-  return data;
-}
+export { fromHex } from "../coap/message.js";
 
 /** A quoted AT string argument; the modules have no escape for `"`, so it is refused. */
 export function quoted(value: string): string {

@@ -167,6 +167,14 @@ export function toHex(bytes: Uint8Array): string {
   return text;
 }
 
+/** Bytes of a hex string (either case); undefined when it is not hex. */
+export function fromHex(text: string): Uint8Array | undefined {
+  if (text.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(text)) return undefined;
+  const data = new Uint8Array(text.length / 2);
+  for (let i = 0; i < data.length; i++) data[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return data;
+}
+
 /** The number of the first critical option that is unknown, malformed or wrongly repeated (RFC 7252 §5.4.1), if any. */
 export function findBadCriticalOption(message: CoapMessage): number | undefined {
   let previous = -1;

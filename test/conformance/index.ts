@@ -23,6 +23,7 @@ import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
 import lwm2mAccessControl from "./lwm2m-access-control.suite.js";
 import lwm2mBlock1Uplink from "./lwm2m-block1-uplink.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
+import fotaUpdater from "./fota-updater.suite.js";
 import firmwareSettings from "./firmware-settings.suite.js";
 import memory from "./memory.suite.js";
 import mutex from "./mutex.suite.js";
@@ -35,6 +36,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   memory,
   mutex,
   firmwareStorage,
+  fotaUpdater,
   settings,
   platform,
   timers,

@@ -449,8 +449,10 @@ export default suite("LwM2M client (ETS 1.1)", (test) => {
     const write = (path: string, value: string) => server.request({ method: Method.PUT, path, contentFormat: ContentFormat.TextPlain, payload: utf8Encode(value) });
     try {
       assert.equal((await server.request({ method: Method.POST, path: "/5/0/2" })).code, ResponseCode.MethodNotAllowed, "Update in Idle");
-      assert.equal((await write("/5/0/1", "ftp://x/fw.bin")).code, ResponseCode.BadRequest);
+      assert.equal((await write("/5/0/1", "not a uri")).code, ResponseCode.BadRequest);
       assert.equal(await text("/5/0/5"), "7", "invalid URI");
+      assert.equal((await write("/5/0/1", "ftp://x/fw.bin")).code, ResponseCode.BadRequest);
+      assert.equal(await text("/5/0/5"), "9", "a scheme no client supports");
       assert.equal((await write("/5/0/1", "https://x/fw.bin")).code, ResponseCode.BadRequest);
       assert.equal(await text("/5/0/5"), "9", "unsupported protocol");
       assert.equal((await write("/5/0/1", "coap://127.0.0.1/fw.bin")).code, ResponseCode.Changed);
