@@ -1,5 +1,7 @@
 // The mbedtls binding (modules/dtls/native.js) where the target links it; hal/moddable/no-dtls elsewhere.
 import { dtlsEngine, dtlsRandom } from "dtls/engine";
+// SHA-256 and ECDSA P-256 for firmware packages (modules/crypto/native.js) on the same targets; hal/moddable/no-crypto elsewhere.
+import { cryptoEngine } from "crypto/engine";
 import { FlashFirmwareStorage } from "../common/flash-firmware-storage.js";
 import { HalError } from "../errors.js";
 import { isLogLevel, Logger, type LogLevel } from "../log.js";
@@ -24,7 +26,8 @@ const SETTINGS_DOMAIN = "lwm2m";
  * simulator. The target's mc/config supplies `platform`, `fotaPartition` and
  * the modem's UART (`modemUart`, `modemTx`, `modemRx`).
  * Where the target links the mbedtls binding (hal/moddable/manifest.json),
- * the port offers DTLS and takes its random bytes from mbedtls's CTR-DRBG.
+ * the port offers DTLS and takes its random bytes from mbedtls's CTR-DRBG,
+ * and offers `crypto` (modules/crypto) for signed firmware packages.
  */
 export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform => {
   const time = new ModdableTime();
@@ -42,6 +45,7 @@ export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform
     settings: createSettingsStore(SETTINGS_DOMAIN),
     firmware: new FlashFirmwareStorage(openFirmwareBlockDevice(partition)),
     ...(dtlsEngine ? { dtls: dtlsEngine } : {}),
+    ...(cryptoEngine ? { crypto: cryptoEngine } : {}),
     ...(serial ? { serial } : {}),
     createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters),
     // A device has no SIGINT: stop handlers run only when the application calls them.

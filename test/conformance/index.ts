@@ -10,9 +10,11 @@ import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
+import crypto from "./crypto.suite.js";
 import dtls from "./dtls.suite.js";
 import dtlsServer from "./dtls-server.suite.js";
 import faults from "./faults.suite.js";
+import fotaPackage from "./fota-package.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lifecycleSoak from "./lifecycle-soak.suite.js";
 import lwm2mBootstrapDefects from "./lwm2m-bootstrap-defects.suite.js";
@@ -47,6 +49,8 @@ export const SUITES: readonly Suite[] = Object.freeze([
   coapDedupDefects,
   dtls,
   dtlsServer,
+  crypto,
+  fotaPackage,
   lwm2mClient,
   lwm2mDmDefects,
   lwm2mObserveDefects,

@@ -43,6 +43,7 @@ const OPTIONS: ts.CompilerOptions = {
     "hal/moddable/port": ["./hal/moddable/port.ts"],
     rng: ["./hal/moddable/typings/rng.d.ts"],
     "dtls/engine": ["./modules/dtls/engine.d.ts"],
+    "crypto/engine": ["./modules/crypto/engine.d.ts"],
   },
 };
 

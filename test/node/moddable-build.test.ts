@@ -122,7 +122,7 @@ const canProbe = simulatorReady && onPath("coap-server-openssl");
 if (MODDABLE && !canProbe) process.stderr.write("moddable-build.test: the mcsim DTLS checks are skipped (they need Linux, Xvfb or DISPLAY, npm install in $MODDABLE/tools/xsbug-log, and coap-server-openssl from libcoap3-bin)\n");
 
 describe("Moddable build", () => {
-  (MODDABLE ? test : test.skip)("mcconfig -d -m -p lin builds the firmware with the mbedtls binding linked", () => {
+  (MODDABLE ? test : test.skip)("mcconfig -d -m -p lin builds the firmware with the mbedtls bindings (DTLS, crypto) linked", () => {
     const result = build(ROOT, "firmware", ["endpoint=ci-build"]);
     expect(result.status).toBe(0);
     // A build that is up to date compiles nothing: the binding's objects and library are checked on the output.
@@ -131,7 +131,7 @@ describe("Moddable build", () => {
     expect(ldd).toMatch(/libmbedtls\.so/);
     expect(ldd).toMatch(/libmbedcrypto\.so/);
     const symbols = spawnSync("nm", ["-D", "--defined-only", result.so], { encoding: "utf8" }).stdout;
-    for (const name of ["xs_dtls_session", "xs_dtls_session_destructor", "xs_dtls_random_fill"]) expect(symbols).toMatch(new RegExp(`\\b${name}\\b`));
+    for (const name of ["xs_dtls_session", "xs_dtls_session_destructor", "xs_dtls_random_fill", "xs_crypto_sha256", "xs_crypto_verify_p256"]) expect(symbols).toMatch(new RegExp(`\\b${name}\\b`));
   }, 900000);
 
   // The simulator's own DTLS: handshake, CoAP exchange and resumption from mcsim, with the app in test/moddable/dtls-probe.

@@ -50,7 +50,12 @@ async function main(): Promise<number> {
     },
   });
   const worker = xsnapWorkerBinary();
-  process.stdout.write(`Conformance suites inside XS (${worker.dtls ? "xsnap-worker with the DTLS binding" : `stock xsnap-worker; no DTLS, the dtls suite skips: ${worker.missing ?? ""}`}):\n`);
+  const kind = !worker.dtls
+    ? `stock xsnap-worker; no DTLS or crypto, the dtls and crypto suites skip: ${worker.missing ?? ""}`
+    : worker.crypto
+      ? "xsnap-worker with the DTLS and crypto bindings"
+      : "xsnap-worker with the DTLS binding, built before modules/crypto: the crypto suites skip (npm run build:worker adds it)";
+  process.stdout.write(`Conformance suites inside XS (${kind}):\n`);
   const timer = setTimeout(() => {
     crash = `no result within ${RUN_TIMEOUT_MS / 1000} s`;
     done();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Node (N-API) binding of the DTLS core (modules/dtls/dtls-core.c,
-# dtls-shared.c, hal/host/node/dtls/dtls-napi.c) into build-native/dtls-node.node
+# dtls-shared.c, hal/host/node/dtls/dtls-napi.c) and of the crypto core's ECDSA
+# check (modules/crypto/crypto-core.c, hal/host/node/crypto/crypto-napi.c) into build-native/dtls-node.node
 # with plain `cc -shared -fPIC` (no node-gyp, no network). Runs at npm install.
 # It never fails the install: when something is missing it says what in
 # build-native/dtls-node.status, and Node code runs without DTLS.
@@ -42,14 +43,14 @@ fi
 # The core's C files (every modules/dtls/dtls-*.c but the XS binding), then the N-API binding.
 sources=()
 for file in "$root"/modules/dtls/dtls-*.c; do [ "$(basename "$file")" = dtls-xs.c ] || sources+=("$file"); done
-sources+=("$root/hal/host/node/dtls/dtls-napi.c")
+sources+=("$root/hal/host/node/dtls/dtls-napi.c" "$root/modules/crypto/crypto-core.c" "$root/hal/host/node/crypto/crypto-napi.c")
 # Incremental: nothing to do when the addon is newer than every source and header.
 if [ -f "$addon" ] && [ ! -f "$status" ]; then
-  newer=$(find "${sources[@]}" "$root/modules/dtls" -name '*.[ch]' -newer "$addon" 2>/dev/null | head -n 1)
+  newer=$(find "${sources[@]}" "$root/modules/dtls" "$root/modules/crypto" -name '*.[ch]' -newer "$addon" 2>/dev/null | head -n 1)
   [ -z "$newer" ] && { echo "Node DTLS addon up to date: ${addon#$root/}"; exit 0; }
 fi
 log="$out/dtls-node.log"
-if ! cc -shared -fPIC -O2 -Wall -o "$addon.tmp" -I"$include" -I"$root/modules/dtls" $mbedtls_cflags "${sources[@]}" \
+if ! cc -shared -fPIC -O2 -Wall -o "$addon.tmp" -I"$include" -I"$root/modules/dtls" -I"$root/modules/crypto" $mbedtls_cflags "${sources[@]}" \
     $mbedtls_ldflags -lmbedtls -lmbedx509 -lmbedcrypto >"$log" 2>&1; then
   tail -n 20 "$log" >&2
   rm -f "$addon.tmp"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the XS worker with the DTLS binding (modules/dtls) from @agoric/xsnap's
+# Builds the XS worker with the DTLS binding (modules/dtls) and the crypto binding
+# (modules/crypto: SHA-256, ECDSA P-256 for firmware packages) from @agoric/xsnap's
 # own sources and makefiles, into build-native/xsnap-dtls/. Runs at npm install.
 # It never fails the install: when something is missing it says what, and the
 # stock worker (plain UDP, no DTLS) keeps being used.
@@ -54,7 +55,7 @@ cmp -s "$root/tools/native/xs-host-loader.c" "$overlay/xs-host-loader.c" || cp "
 version=$(node -p "require('$pkg/package.json').version")
 if ! make -C "$makefiles" -f "$root/tools/native/xsnap-dtls.mk" \
     "MODDABLE=$pkg/moddable" GOAL=release "XSNAP_VERSION=$version" 'CC=cc "-D__has_builtin(x)=1"' \
-    "BUILD_DIR=$out" "OVERLAY_DIR=$overlay" "DTLS_DIR=$root/modules/dtls" \
+    "BUILD_DIR=$out" "OVERLAY_DIR=$overlay" "DTLS_DIR=$root/modules/dtls" "CRYPTO_DIR=$root/modules/crypto" \
     "MBEDTLS_CFLAGS=$mbedtls_cflags" "MBEDTLS_LDFLAGS=$mbedtls_ldflags" >"$out/build.log" 2>&1; then
   tail -n 20 "$out/build.log" >&2
   skip "the build failed (log: $out/build.log); the mbedtls libraries come with apt-get install libmbedtls-dev"

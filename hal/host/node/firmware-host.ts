@@ -221,4 +221,9 @@ function writeGeneratedModules(runDir: string, config: FirmwareConfig, dtlsWorke
   const native = path.join(BUILD_ROOT, "modules", "dtls", "native.js");
   const engine = dtlsWorker ? `export { dtlsEngine } from ${JSON.stringify(native)};\n` : "export const dtlsEngine = undefined;\n";
   fs.writeFileSync(path.join(runDir, "dtls", "engine"), engine);
+  // modules/crypto: in the DTLS worker when it was built with it (an older build lacks its host functions).
+  fs.mkdirSync(path.join(runDir, "crypto"), { recursive: true });
+  const cryptoNative = path.join(BUILD_ROOT, "modules", "crypto", "native.js");
+  const crypto = dtlsWorker && xsnapWorkerBinary().crypto ? `export { cryptoEngine } from ${JSON.stringify(cryptoNative)};\n` : "export const cryptoEngine = undefined;\n";
+  fs.writeFileSync(path.join(runDir, "crypto", "engine"), crypto);
 }

@@ -6,6 +6,7 @@ import { AsyncMutex } from "../../mutex.js";
 import type { Platform } from "../../platform.js";
 import type { TimerHandle } from "../../time.js";
 import { randomFillSync } from "node:crypto";
+import { loadNodeCryptoEngine } from "./crypto/node-crypto.js";
 import { loadNodeDtlsEngine } from "./dtls/node-dtls.js";
 import { DEFAULT_FIRMWARE_AREA } from "./firmware-host.js";
 import { FileBlockDevice } from "./file-block-device.js";
@@ -57,7 +58,8 @@ export interface NodePlatformOptions {
  * The host port running directly in Node (no XS): the same HAL on Node's
  * sockets, timers and files. Tests use it to run device code under jest; the
  * firmware itself runs in XS through FirmwareHost. `dtls` is there when the
- * N-API addon of the DTLS core was built (hal/host/node/dtls).
+ * N-API addon of the DTLS core was built (hal/host/node/dtls), and `crypto`
+ * when that addon also links modules/crypto (hal/host/node/crypto).
  */
 export function createNodePlatform(options: NodePlatformOptions): Platform & { readonly time: { readonly pendingTimers: number }; close(): void } {
   const time = new ClosableTime();
@@ -66,6 +68,7 @@ export function createNodePlatform(options: NodePlatformOptions): Platform & { r
   const stopHandlers: ((done: () => void) => void)[] = [];
   // DTLS when npm install could build the addon of the C core (build-native/dtls-node.status says why not).
   const dtls = loadNodeDtlsEngine().engine;
+  const crypto = loadNodeCryptoEngine().engine;
   return {
     name: "host/node",
     log: new Logger(sink, time, options.logLevel ?? "info"),
@@ -74,6 +77,7 @@ export function createNodePlatform(options: NodePlatformOptions): Platform & { r
     net: new NodeNet(),
     memory: new MemoryBudget(DEFAULT_MEMORY_POOLS),
     ...(dtls ? { dtls } : {}),
+    ...(crypto ? { crypto } : {}),
     ...(options.serialPath ? { serial: new NodeSerial(options.serialPath) } : {}),
     settings: new FileSettingsStore(path.join(options.stateDir, "settings.json")),
     firmware: new FlashFirmwareStorage(file),

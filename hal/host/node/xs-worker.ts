@@ -12,6 +12,11 @@ export interface XsnapWorkerBinary {
   readonly path: string;
   /** The worker links the DTLS binding (modules/dtls), built by tools/native/build-xs-worker.sh. */
   readonly dtls: boolean;
+  /**
+   * The worker links the crypto binding (modules/crypto) too. A DTLS worker
+   * built before modules/crypto existed lacks it; `npm run build:worker` adds it.
+   */
+  readonly crypto: boolean;
   /** Why the DTLS worker is not there, as the install step recorded it. */
   readonly missing?: string;
 }
@@ -23,10 +28,22 @@ export interface XsnapWorkerBinary {
 export function xsnapWorkerBinary(): XsnapWorkerBinary {
   const platformDir = process.platform === "darwin" ? "mac" : "lin";
   const dtlsWorker = path.join(REPO_ROOT, "build-native", "xsnap-dtls", "bin", platformDir, "release", "xsnap-worker");
-  if (process.env["XS_DTLS_WORKER"] !== "off" && fs.existsSync(dtlsWorker)) return { path: dtlsWorker, dtls: true };
+  if (process.env["XS_DTLS_WORKER"] !== "off" && fs.existsSync(dtlsWorker)) return { path: dtlsWorker, dtls: true, crypto: linksCrypto(dtlsWorker) };
   const status = path.join(REPO_ROOT, "build-native", "xsnap-dtls.status");
   const missing = fs.existsSync(status) ? fs.readFileSync(status, "utf8").trim() : "it was not built (npm run build:worker)";
-  return { path: stockWorkerPath(platformDir), dtls: false, missing };
+  return { path: stockWorkerPath(platformDir), dtls: false, crypto: false, missing };
+}
+
+/** A host function of modules/crypto/crypto-xs.c; the worker exports its symbols (-rdynamic). */
+const CRYPTO_SYMBOL = Buffer.from("xs_crypto_verify_p256\0");
+let cryptoProbe: { readonly file: string; readonly mtimeMs: number; readonly found: boolean } | undefined;
+
+function linksCrypto(worker: string): boolean {
+  const mtimeMs = fs.statSync(worker).mtimeMs;
+  if (cryptoProbe?.file !== worker || cryptoProbe.mtimeMs !== mtimeMs) {
+    cryptoProbe = { file: worker, mtimeMs, found: fs.readFileSync(worker).includes(CRYPTO_SYMBOL) };
+  }
+  return cryptoProbe.found;
 }
 
 /** Path of the xsnap-worker binary the host runs (see xsnapWorkerBinary). */

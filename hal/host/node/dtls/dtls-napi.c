@@ -19,6 +19,9 @@
 
 #define HOST_MAGIC 0x44544c4e
 
+/* hal/host/node/crypto/crypto-napi.c: verifyP256 of modules/crypto, linked into this addon. */
+napi_status crypto_napi_register(napi_env env, napi_value exports);
+
 typedef struct {
 	uint32_t magic;
 	dtls_session* session;
@@ -419,6 +422,8 @@ NAPI_MODULE_INIT()
 		{ "connectionIdSupported", NULL, connection_id_supported, NULL, NULL, NULL, napi_default, NULL },
 	};
 	if (napi_define_properties(env, exports, sizeof(exported) / sizeof(exported[0]), exported) != napi_ok)
+		return NULL;
+	if (crypto_napi_register(env, exports) != napi_ok)
 		return NULL;
 	return exports;
 }
