@@ -8,6 +8,7 @@ import type { AgentParams } from "./modules/agent/params.js";
 import { ModemNet, type ModemKind } from "./modules/at/modem-net.js";
 import { utf8Encode } from "./modules/agent/text.js";
 import { readFirmwareSettings } from "./modules/app/firmware-settings.js";
+import { createFirmwareUpdate } from "./modules/app/firmware-update.js";
 
 /** Version of this firmware, reported in /3/0/3 and the start-up log. */
 export const FIRMWARE_VERSION = "0.1.0";
@@ -43,6 +44,9 @@ function run(platform: Platform): void {
   log.info(`boot #${bootCount}; firmware storage ${platform.firmware.capacity} bytes (last activation: ${platform.firmware.getActivateResult()}); memory budget ${memory.bytesTotal} bytes`);
 
   const settings = readFirmwareSettings(config, platform.settings);
+  const firmwareUpdate = createFirmwareUpdate(platform, settings, FIRMWARE_VERSION);
+  const runningVersion = firmwareUpdate.updater.runningVersion;
+  if (runningVersion !== FIRMWARE_VERSION) log.info(`running firmware image ${runningVersion} (activated by a firmware update; build ${FIRMWARE_VERSION})`);
   log.info(`${settings.server ? `server ${settings.server}` : "server from the bootstrap server"}, endpoint "${settings.endpoint}", lifetime ${settings.lifetime} s, binding ${settings.binding}, bootstrap mode ${settings.bootstrapMode}${settings.bootstrap ? ` (bootstrap server ${settings.bootstrap})` : ""}; report every ${settings.reportIntervalMs} ms`);
   if (settings.ignoredServer) log.warn(`server ${settings.ignoredServer} is ignored in client-initiated mode: the bootstrap server provisions the LwM2M server`);
   if (settings.ignoredBootstrap) log.warn(`bootstrap server ${settings.ignoredBootstrap} is ignored in factory mode`);
@@ -72,6 +76,7 @@ function run(platform: Platform): void {
     modem.start();
   }
   agent = AgentTiny.init(params, device, {
+    firmwareUpdate: firmwareUpdate.handlers,
     dtls: {
       ...(settings.dtlsHandshakeMinMs ? { handshakeMinMs: settings.dtlsHandshakeMinMs } : {}),
       ...(settings.dtlsHandshakeMaxMs ? { handshakeMaxMs: settings.dtlsHandshakeMaxMs } : {}),
@@ -84,7 +89,7 @@ function run(platform: Platform): void {
   });
   const agentLog = platform.log.child("agent");
   let memoryLogged = false;
-  agent.bind({ endpointName: settings.endpoint, manufacturer: "Moddable Example", deviceType: "demo-sensor" }, deviceHooks(platform, agentLog, modem, settings.modem?.modem), (event, arg) => {
+  agent.bind({ endpointName: settings.endpoint, manufacturer: "Moddable Example", deviceType: "demo-sensor" }, deviceHooks(platform, agentLog, modem, settings.modem?.modem, runningVersion), (event, arg) => {
     const names: Record<number, string> = { [AgentEvent.RegOk]: "REG_OK", [AgentEvent.RegFail]: "REG_FAIL", [AgentEvent.DataSubscribe]: "DATA_SUBSCRIBE", [AgentEvent.DataUnsubscribe]: "DATA_UNSUBSCRIBE", [AgentEvent.FotaState]: "FOTA_STATE" };
     agentLog.info(`event ${names[event] ?? event}${arg === undefined ? "" : ` (${arg})`}`);
     if (event === AgentEvent.RegOk && !memoryLogged) {
@@ -139,7 +144,7 @@ function sensorValue(platform: Platform): number {
 /** LwM2M Network Bearer (/4/0/0) of each modem: GSM, NB-IoT, WLAN. */
 const MODEM_BEARERS: Readonly<Record<ModemKind, number>> = Object.freeze({ sim900a: 0, bc95: 7, esp8266: 21 });
 
-function deviceHooks(platform: Platform, log: ReturnType<Platform["log"]["child"]>, modem: ModemNet | undefined, modemKind: ModemKind | undefined): DeviceHooks {
+function deviceHooks(platform: Platform, log: ReturnType<Platform["log"]["child"]>, modem: ModemNet | undefined, modemKind: ModemKind | undefined, firmwareVersion: string): DeviceHooks {
   const startedAt = platform.time.monotonicMs();
   let utcOffset = "+00:00";
   let timezone = "UTC";
@@ -154,7 +159,7 @@ function deviceHooks(platform: Platform, log: ReturnType<Platform["log"]["child"
   return {
     getModelNumber: () => platform.name,
     getSerialNumber: () => serial,
-    getFirmwareVersion: () => FIRMWARE_VERSION,
+    getFirmwareVersion: () => firmwareVersion,
     reboot: () => {
       log.warn("reboot requested by the server");
       platform.restart();
