@@ -179,6 +179,6 @@ function fetchPayload(request: CoapMessage): Uint8Array {
 const EMPTY = new Uint8Array(0);
 
 /** Identifies "the same request" across blocks: peer, method, URI and Accept. */
-function requestKey(peer: Peer, request: CoapMessage): string {
+export function requestKey(peer: Peer, request: CoapMessage): string {
   return `${peerKey(peer)} ${request.code} /${getUriPath(request).join("/")}?${getUriQuery(request).join("&")} ${getUintOption(request, OptionNumber.Accept) ?? ""}`;
 }

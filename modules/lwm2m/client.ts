@@ -17,6 +17,7 @@ import { BootstrapClient } from "./bootstrap-client.js";
 import { loadBootstrapConfig } from "./bootstrap-store.js";
 import type { Link } from "./content/link-format.js";
 import { ObjectStore, type ResourceContent } from "./model/object-store.js";
+import { streamsWriteRequest } from "./operations/write-block.js";
 import { STANDARD_OBJECTS } from "./objects/index.js";
 import type { LwM2mPath } from "./path.js";
 import { DEFAULT_QUEUE_IDLE_MS, SleepingPeers } from "./queue-mode.js";
@@ -135,6 +136,9 @@ export class LwM2mClient {
       const session = this.sessions.find((candidate) => candidate.isPeer(peer));
       if (!session) return exchange.refuse({ code: ResponseCode.Unauthorized });
       session.handle(exchange);
+    }, {
+      // Writes into a writeBlock hook (the firmware package) reach it block by block instead of being reassembled; never from the bootstrap server.
+      streamsBlock1: (message, peer) => !this.bootstrap?.isPeer(peer) && streamsWriteRequest(this.store, message),
     });
     this.store.onValueChanged((path) => {
       for (const session of this.sessions) session.observations.valueChanged(path);

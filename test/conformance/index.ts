@@ -10,6 +10,7 @@ import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
+import coapBlock1Stream from "./coap-block1-stream.suite.js";
 import dtls from "./dtls.suite.js";
 import dtlsServer from "./dtls-server.suite.js";
 import faults from "./faults.suite.js";
@@ -22,6 +23,7 @@ import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
 import lwm2mAccessControl from "./lwm2m-access-control.suite.js";
 import lwm2mBlock1Uplink from "./lwm2m-block1-uplink.suite.js";
+import lwm2mBlock1Stream from "./lwm2m-block1-stream.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
 import firmwareSettings from "./firmware-settings.suite.js";
 import memory from "./memory.suite.js";
@@ -41,6 +43,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   faults,
   coapCodec,
   coapEndpoint,
+  coapBlock1Stream,
   coapDefects,
   coapDedupDefects,
   dtls,
@@ -50,6 +53,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lwm2mObserveDefects,
   lwm2mAccessControl,
   lwm2mBlock1Uplink,
+  lwm2mBlock1Stream,
   lwm2mBootstrap,
   lwm2mBootstrapDefects,
   lwm2mDtls,
