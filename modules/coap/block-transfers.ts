@@ -136,7 +136,8 @@ export class BlockTransfers {
     message.payload = full.subarray(start, end);
     removeOption(message, OptionNumber.Block2);
     addOption(message, OptionNumber.Block2, encodeBlock({ num, more, szx }));
-    if (num === 0) setUintOption(message, OptionNumber.Size2, full.length);
+    // Size2 with block 0, and whenever the request asks for it (Size2 0 in the request, RFC 7959 §4).
+    if (num === 0 || getOption(request, OptionNumber.Size2) !== undefined) setUintOption(message, OptionNumber.Size2, full.length);
   }
 
   private remember(peer: Peer, request: CoapMessage, message: CoapMessage, full: Uint8Array): void {

@@ -14,6 +14,8 @@ import coapBlock1Stream from "./coap-block1-stream.suite.js";
 import dtls from "./dtls.suite.js";
 import dtlsServer from "./dtls-server.suite.js";
 import faults from "./faults.suite.js";
+import fotaCoapDownloader from "./fota-coap-downloader.suite.js";
+import fotaCoapsDownloader from "./fota-coaps-downloader.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lifecycleSoak from "./lifecycle-soak.suite.js";
 import lwm2mBootstrapDefects from "./lwm2m-bootstrap-defects.suite.js";
@@ -57,6 +59,8 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lwm2mBootstrap,
   lwm2mBootstrapDefects,
   lwm2mDtls,
+  fotaCoapDownloader,
+  fotaCoapsDownloader,
   agent,
   agentReportPath,
   agentLifecycle,
