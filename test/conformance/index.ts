@@ -16,6 +16,7 @@ import dtlsServer from "./dtls-server.suite.js";
 import faults from "./faults.suite.js";
 import fotaCoapDownloader from "./fota-coap-downloader.suite.js";
 import fotaCoapsDownloader from "./fota-coaps-downloader.suite.js";
+import fotaHttpDownloader from "./fota-http-downloader.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lifecycleSoak from "./lifecycle-soak.suite.js";
 import lwm2mBootstrapDefects from "./lwm2m-bootstrap-defects.suite.js";
@@ -61,6 +62,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lwm2mDtls,
   fotaCoapDownloader,
   fotaCoapsDownloader,
+  fotaHttpDownloader,
   agent,
   agentReportPath,
   agentLifecycle,
