@@ -82,11 +82,13 @@ export interface HandlerOptions {
   /** The handler calls checkPreconditions(); without it conditional requests get 4.12 from the server layer. */
   readonly evaluatesPreconditions?: boolean;
   /**
-   * Block1 requests for which this returns true (asked on every block: decide
-   * from the peer, method, path and Content-Format) are not reassembled: each
+   * Block1 requests for which this returns true (decide from the peer,
+   * method, path and Content-Format; asked for block 0, and for any block
+   * that belongs to no streamed transfer under way) are not reassembled: each
    * block reaches the handler as it arrives, with `request.block1`, in order
-   * and without gaps (a gap gets 4.08, block 0 starts over). Others are
-   * reassembled up to maxReassemblyBytes as before.
+   * and without gaps (a gap gets 4.08, block 0 starts over), and the later
+   * blocks of a transfer stay streamed. Others are reassembled up to
+   * maxReassemblyBytes as before.
    */
   readonly streamsBlock1?: (message: CoapMessage, peer: Peer) => boolean;
 }

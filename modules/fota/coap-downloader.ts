@@ -141,7 +141,8 @@ class BlockFetch {
 
   private attempt(startBlock: number, expectedEtag: Uint8Array | undefined): void {
     this.run.newAttempt();
-    this.current = download(
+    let over = false;
+    const handle = download(
       this.endpoint,
       {
         peer: this.peer,
@@ -152,6 +153,7 @@ class BlockFetch {
         onBlock: (offset, data, _more, info) => this.block(offset, data, info),
       },
       (error, result) => {
+        over = true;
         this.current = undefined;
         if (!this.run.running) return;
         if (!error) {
@@ -161,6 +163,8 @@ class BlockFetch {
         this.failed(error);
       },
     );
+    // An exchange that failed at once (and maybe started the next attempt) is not the one under way.
+    if (!over) this.current = handle;
   }
 
   private block(offset: number, data: Uint8Array, info: DownloadInfo): boolean {
