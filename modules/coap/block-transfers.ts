@@ -136,7 +136,8 @@ export class BlockTransfers {
     message.payload = full.subarray(start, end);
     removeOption(message, OptionNumber.Block2);
     addOption(message, OptionNumber.Block2, encodeBlock({ num, more, szx }));
-    if (num === 0) setUintOption(message, OptionNumber.Size2, full.length);
+    // Size2 with block 0, and whenever the request asks for it (Size2 0 in the request, RFC 7959 §4).
+    if (num === 0 || getOption(request, OptionNumber.Size2) !== undefined) setUintOption(message, OptionNumber.Size2, full.length);
   }
 
   private remember(peer: Peer, request: CoapMessage, message: CoapMessage, full: Uint8Array): void {
@@ -179,6 +180,6 @@ function fetchPayload(request: CoapMessage): Uint8Array {
 const EMPTY = new Uint8Array(0);
 
 /** Identifies "the same request" across blocks: peer, method, URI and Accept. */
-function requestKey(peer: Peer, request: CoapMessage): string {
+export function requestKey(peer: Peer, request: CoapMessage): string {
   return `${peerKey(peer)} ${request.code} /${getUriPath(request).join("/")}?${getUriQuery(request).join("&")} ${getUintOption(request, OptionNumber.Accept) ?? ""}`;
 }

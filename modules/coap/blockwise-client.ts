@@ -18,10 +18,31 @@ export interface DownloadOptions extends Omit<RequestOptions, "method" | "payloa
   readonly startBlock?: number;
   /** Block size exponent to ask for (default: the endpoint's preferred size). */
   readonly szx?: number;
-  /** The download fails if the representation's ETag differs (resume of the same image). */
+  /** The download fails ("etag-changed") if the representation's ETag differs, or the first answer has none (resume of the same image). */
   readonly expectedEtag?: Uint8Array;
   /** Receives each block at its byte offset; returning false stops the download. */
   readonly onBlock: (offset: number, data: Uint8Array, more: boolean, info: DownloadInfo) => boolean | void;
+}
+
+/** Why a download stopped on the representation itself rather than on the exchange. */
+export type DownloadStop =
+  /** Its ETag is not the expected one, or changed between blocks: another representation. */
+  | "etag-changed"
+  /** A request from a later block was answered without Block2 (the whole representation). */
+  | "not-resumable"
+  /** The server answered with a code other than 2.05 (`responseCode`). */
+  | "status";
+
+/** A download that ended on what the server sent (kind "protocol"): callers may start again from 0, or map the code. */
+export class DownloadError extends CoapError {
+  readonly stop: DownloadStop;
+  readonly responseCode: number | undefined;
+  constructor(stop: DownloadStop, message: string, responseCode?: number) {
+    super("protocol", message);
+    this.stop = stop;
+    this.responseCode = responseCode;
+    Object.defineProperty(this, "name", { value: "DownloadError", writable: true, configurable: true });
+  }
 }
 
 export interface DownloadResult {
@@ -59,15 +80,17 @@ export function download(endpoint: CoapEndpoint, options: DownloadOptions, done:
       if (finished) return;
       if (error) return finish(error);
       const reply = response!;
-      if (reply.code !== ResponseCode.Content) return finish(new CoapError("protocol", `download got ${codeString(reply.code)}`));
+      if (reply.code !== ResponseCode.Content) return finish(new DownloadError("status", `download got ${codeString(reply.code)}`, reply.code));
       const replyEtag = getOption(reply, OptionNumber.ETag);
-      if (replyEtag && etag && !bytesEqual(replyEtag, etag)) return finish(new CoapError("protocol", "the resource changed during the download (ETag differs)"));
+      if (replyEtag && etag && !bytesEqual(replyEtag, etag)) return finish(new DownloadError("etag-changed", "the resource changed during the download (ETag differs)"));
+      // A resume cannot be checked against a first answer without ETag: it may be another representation.
+      if (!replyEtag && blocks === 0 && options.expectedEtag) return finish(new DownloadError("etag-changed", "the server sent no ETag to compare with the expected one"));
       if (replyEtag && !etag) etag = replyEtag.slice();
       size = getUintOption(reply, OptionNumber.Size2) ?? size;
       const blockValue = getOption(reply, OptionNumber.Block2);
       if (blockValue === undefined) {
         // The server sent the whole representation at once.
-        if (offset > 0) return finish(new CoapError("protocol", "the server does not support resuming (no Block2)"));
+        if (offset > 0) return finish(new DownloadError("not-resumable", "the server does not support resuming (no Block2)"));
         blocks++;
         bytes += reply.payload.length;
         options.onBlock(0, reply.payload, false, { etag, size });

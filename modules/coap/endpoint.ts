@@ -15,6 +15,7 @@ export { describe } from "./message.js";
 export type { EndpointStats } from "./message-layer.js";
 export type { OutgoingResponse } from "./response.js";
 export type { HandlerOptions, IncomingRequest, RequestHandler, ServerExchange } from "./server-exchanges.js";
+export type { Block1Info } from "./block1-streams.js";
 
 export interface CoapEndpointOptions {
   readonly transport: CoapTransport;
@@ -77,9 +78,20 @@ export class CoapEndpoint {
     this.server.setHandler(handler, options);
   }
 
-  /** Numbers of the live client exchanges, observers, deduplication entries and block transfers (tests and benchmarks check them). */
-  get load(): { exchanges: number; pendingCons: number; observers: number; dedup: number; blockTransfers: number } {
-    return { exchanges: this.client.count, pendingCons: this.messages.pendingCount, observers: this.server.observers.count, dedup: this.messages.dedupCount, blockTransfers: this.server.blocks.count };
+  /**
+   * Numbers of the live client exchanges, observers, deduplication entries,
+   * block transfers (Block1 reassemblies and cached Block2 representations)
+   * and streamed Block1 transfers (tests and benchmarks check them).
+   */
+  get load(): { exchanges: number; pendingCons: number; observers: number; dedup: number; blockTransfers: number; streamedBlock1: number } {
+    return {
+      exchanges: this.client.count,
+      pendingCons: this.messages.pendingCount,
+      observers: this.server.observers.count,
+      dedup: this.messages.dedupCount,
+      blockTransfers: this.server.blocks.count,
+      streamedBlock1: this.server.streams.count,
+    };
   }
 
   /** Observers currently registered (server side). */

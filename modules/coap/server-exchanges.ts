@@ -2,6 +2,7 @@ import type { Logger } from "../../hal/log.js";
 import type { Time, TimerHandle } from "../../hal/time.js";
 import { decodeBlock, encodeBlock, type BlockOption } from "./block.js";
 import { BlockTransfers } from "./block-transfers.js";
+import { Block1Streams, type Block1Info, type StreamedBlock } from "./block1-streams.js";
 import { encodeMessage, encodedSize } from "./codec.js";
 import { codeClass, codeString, MessageType, Method, METHOD_NAMES, OptionNumber, ResponseCode } from "./constants.js";
 import {
@@ -39,6 +40,12 @@ export interface IncomingRequest {
   readonly observe: number | undefined;
   /** If-Match and If-None-Match (see preconditions.ts). */
   readonly conditions: RequestConditions;
+  /**
+   * Set on a streamed Block1 request (HandlerOptions.streamsBlock1): `payload`
+   * is this block alone. Answer 2.xx to take it (a block with `more` then
+   * goes out as 2.31 Continue), anything else to end the transfer.
+   */
+  readonly block1?: Block1Info;
 }
 
 export interface ServerExchange {
@@ -74,6 +81,16 @@ export type RequestHandler = (exchange: ServerExchange) => void;
 export interface HandlerOptions {
   /** The handler calls checkPreconditions(); without it conditional requests get 4.12 from the server layer. */
   readonly evaluatesPreconditions?: boolean;
+  /**
+   * Block1 requests for which this returns true (decide from the peer,
+   * method, path and Content-Format; asked for block 0, and for any block
+   * that belongs to no streamed transfer under way) are not reassembled: each
+   * block reaches the handler as it arrives, with `request.block1`, in order
+   * and without gaps (a gap gets 4.08, block 0 starts over), and the later
+   * blocks of a transfer stay streamed. Others are reassembled up to
+   * maxReassemblyBytes as before.
+   */
+  readonly streamsBlock1?: (message: CoapMessage, peer: Peer) => boolean;
 }
 
 /**
@@ -84,12 +101,15 @@ export interface HandlerOptions {
 export class ServerExchanges {
   readonly observers: Observers;
   readonly blocks: BlockTransfers;
+  /** Block1 transfers handed to the handler block by block. */
+  readonly streams: Block1Streams;
   private readonly parameters: CoapParameters;
   private readonly time: Time;
   private readonly log: Logger | undefined;
   private readonly messages: MessageLayer;
   private handler: RequestHandler | undefined;
   private evaluatesPreconditions = false;
+  private streamsBlock1: HandlerOptions["streamsBlock1"];
   /** One line per burst of refused requests (a stranger probing the port), not one per request. */
   private readonly refusalWarning: RepeatedWarning;
 
@@ -103,12 +123,14 @@ export class ServerExchanges {
       nextMessageId: () => messages.allocateMessageId(),
     });
     this.blocks = new BlockTransfers(parameters, time);
+    this.streams = new Block1Streams(parameters, time);
     this.refusalWarning = new RepeatedWarning(time, (line) => log?.warn(line));
   }
 
   setHandler(handler: RequestHandler, options?: HandlerOptions): void {
     this.handler = handler;
     this.evaluatesPreconditions = options?.evaluatesPreconditions === true;
+    this.streamsBlock1 = options?.streamsBlock1;
   }
 
   /** A new CON or NON request from the message layer. */
@@ -140,9 +162,10 @@ export class ServerExchanges {
       return;
     }
 
-    // Block1 (RFC 7959 §2.5): reassemble the request body before the handler sees it.
+    // Block1 (RFC 7959 §2.5): reassemble the request body before the handler sees it, or hand it over block by block.
     let request = message;
     let block1: BlockOption | undefined;
+    let streamed: StreamedBlock | undefined;
     const block1Value = getOption(message, OptionNumber.Block1);
     if (block1Value !== undefined) {
       block1 = decodeBlock(block1Value);
@@ -150,6 +173,15 @@ export class ServerExchanges {
         quick(ResponseCode.BadOption, (r) => (r.payload = utf8Encode("bad Block1 option")));
         return;
       }
+      // Decided on block 0; later blocks of a streamed transfer stay streamed (the handler then refuses what it no longer takes).
+      if (this.handler && ((block1.num > 0 && this.streams.has(peer, message)) || this.streamsBlock1?.(message, peer))) {
+        const outcome = this.streams.receive(peer, message, block1);
+        if (outcome.kind === "incomplete") return quick(ResponseCode.RequestEntityIncomplete);
+        if (outcome.kind === "busy") return quick(ResponseCode.ServiceUnavailable);
+        streamed = outcome.block;
+      }
+    }
+    if (block1 && !streamed) {
       const outcome = this.blocks.receiveBlock1(peer, message, block1);
       if (outcome.kind === "too-large") {
         quick(ResponseCode.RequestEntityTooLarge, (r) => setUintOption(r, OptionNumber.Size1, this.parameters.maxReassemblyBytes));
@@ -189,17 +221,18 @@ export class ServerExchanges {
       quick(ResponseCode.NotFound);
       return;
     }
-    this.dispatch(message, request, peer, dedupKey, block2);
+    this.dispatch(message, request, peer, dedupKey, block2, streamed);
   }
 
   /** Forgets every observer and block transfer. */
   close(): void {
     this.observers.clear();
     this.blocks.clear();
+    this.streams.clear();
     this.refusalWarning.close();
   }
 
-  private dispatch(original: CoapMessage, request: CoapMessage, peer: Peer, dedupKey: string, block2: BlockOption | undefined): void {
+  private dispatch(original: CoapMessage, request: CoapMessage, peer: Peer, dedupKey: string, block2: BlockOption | undefined, streamed?: StreamedBlock): void {
     const confirmable = original.type === MessageType.Confirmable;
     const observeValue = getUintOption(request, OptionNumber.Observe);
     const incoming: IncomingRequest = {
@@ -213,6 +246,7 @@ export class ServerExchanges {
       accept: getUintOption(request, OptionNumber.Accept),
       observe: observeValue,
       conditions: requestConditions(request),
+      ...(streamed ? { block1: streamed.info } : {}),
     };
     const observable = request.code === Method.GET || request.code === Method.FETCH;
     if (observable && observeValue === 1) this.observers.deregister(peer, request);
@@ -235,9 +269,10 @@ export class ServerExchanges {
         exchange.respond(response);
         this.messages.forget(dedupKey);
       },
-      respond: (response) => {
+      respond: (answer) => {
         if (responded) throw new Error("respond() called twice for one request");
         responded = true;
+        const response = streamed ? streamed.settle(answer) : answer;
         this.time.clearTimer(windowTimer);
         if (observer && codeClass(response.code) !== 2) {
           observer.cancel();
@@ -291,8 +326,10 @@ export class ServerExchanges {
     if (observer) setUintOption(message, OptionNumber.Observe, observer.nextSequence());
     const block1Value = getOption(request, OptionNumber.Block1);
     if (block1Value !== undefined && codeClass(response.code) === 2) {
+      // The last block's answer echoes it; 2.31 Continue (a streamed block) asks for the next, at most in the preferred size.
       const block1 = decodeBlock(block1Value)!;
-      addOption(message, OptionNumber.Block1, encodeBlock({ num: block1.num, more: false, szx: block1.szx }));
+      const more = response.code === ResponseCode.Continue;
+      addOption(message, OptionNumber.Block1, encodeBlock({ num: block1.num, more, szx: more ? Math.min(block1.szx, this.parameters.preferredSzx) : block1.szx }));
     }
     this.blocks.applyBlock2(peer, request, message, requestedBlock, this.messages.maxMessageSize);
     const bytes = encodeMessage(message);

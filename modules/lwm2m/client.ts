@@ -1,71 +1,34 @@
-import type { Logger } from "../../hal/log.js";
-import type { MemoryBudget } from "../../hal/memory.js";
-import type { RandomSource } from "../../hal/random.js";
-import type { SettingsStore } from "../../hal/storage.js";
-import type { Time, TimerHandle } from "../../hal/time.js";
+import type { TimerHandle } from "../../hal/time.js";
 import { ResponseCode } from "../coap/constants.js";
 import { CoapEndpoint } from "../coap/endpoint.js";
 import type { NotifyOutcome, Observer } from "../coap/observers.js";
-import type { CoapParameters } from "../coap/params.js";
-import type { CoapTransport } from "../coap/transport.js";
 import type { DtlsError } from "../dtls/errors.js";
 import type { DtlsSessionStats } from "../dtls/session.js";
 import type { Peer } from "../coap/message.js";
 import type { AccountSecurity } from "./account-security.js";
-import { AccountTransport, type LwM2mDtlsOptions } from "./account-transport.js";
+import { AllowedPeers } from "./allowed-peers.js";
+import { AccountTransport } from "./account-transport.js";
 import { BootstrapClient } from "./bootstrap-client.js";
 import { loadBootstrapConfig } from "./bootstrap-store.js";
+import type { LwM2mClientOptions } from "./client-options.js";
 import type { Link } from "./content/link-format.js";
 import { ObjectStore, type ResourceContent } from "./model/object-store.js";
+import { streamsWriteRequest } from "./operations/write-block.js";
 import { STANDARD_OBJECTS } from "./objects/index.js";
 import type { LwM2mPath } from "./path.js";
 import { DEFAULT_QUEUE_IDLE_MS, SleepingPeers } from "./queue-mode.js";
 import { registrationLinks } from "./registration-links.js";
 import type { LifecycleEvent } from "./registration.js";
 import { sendValues } from "./send.js";
-import { listServerAccounts, provisionServer, type BootstrapConfig, type ServerConfig } from "./server-accounts.js";
+import { listServerAccounts, provisionServer } from "./server-accounts.js";
 import { ServerSession } from "./server-session.js";
-import type { Resolver } from "./server-uri.js";
 
 export type { BootstrapConfig, BootstrapMode, PskConfig, ServerConfig } from "./server-accounts.js";
 export type { LwM2mDtlsOptions } from "./account-transport.js";
 export { DEFAULT_LIFETIME } from "./server-accounts.js";
 export { DEFAULT_QUEUE_IDLE_MS } from "./queue-mode.js";
 export { DEFAULT_BOOTSTRAP_FINISH_TIMEOUT_MS } from "./bootstrap-client.js";
-
-export interface LwM2mClientOptions {
-  readonly endpointName: string;
-  /** The datagram socket; servers in PSK mode (coaps://) are reached over DTLS on it. */
-  readonly transport: CoapTransport;
-  /** DTLS for PSK accounts; without it a coaps:// account is refused (factory: at construction; bootstrap: Finish 4.06). */
-  readonly dtls?: LwM2mDtlsOptions;
-  readonly time: Time;
-  readonly random: RandomSource;
-  readonly log?: Logger;
-  /** Host-name resolution (the HAL net's resolve); numeric addresses need none. */
-  readonly resolve?: Resolver;
-  /** Factory-provisioned LwM2M servers. */
-  readonly servers?: readonly ServerConfig[];
-  readonly bootstrap?: BootstrapConfig;
-  /** Where a bootstrapped configuration is kept across restarts. */
-  readonly settings?: SettingsStore;
-  /** LwM2M version announced (default 1.1). */
-  readonly version?: "1.0" | "1.1";
-  /** Sequence mode: consecutive failed registrations before falling back to bootstrap (default 3). */
-  readonly bootstrapAfterFailures?: number;
-  /** Objects to serve; by default every standard object, without instances beyond /0 and /1. */
-  readonly store?: ObjectStore;
-  readonly coap?: Partial<CoapParameters>;
-  /** Memory budget for CON messages awaiting their ACK (the platform's `memory`). */
-  readonly memory?: MemoryBudget;
-  /** Notifications of this path go as CON (default: every notification is CON). */
-  readonly confirmableNotifications?: (path: LwM2mPath) => boolean;
-  readonly onEvent?: (event: LifecycleEvent) => void;
-  readonly onNotified?: (path: LwM2mPath, outcome: NotifyOutcome, observer: Observer) => void;
-  readonly onSubscribed?: (path: LwM2mPath, subscribed: boolean) => void;
-  /** Queue mode (binding UQ): stop listening after this long without traffic (default 93 s, MAX_TRANSMIT_WAIT). */
-  readonly queueIdleMs?: number;
-}
+export type { LwM2mClientOptions } from "./client-options.js";
 
 /** How one notification of a report ended, and for which server. */
 export interface ReportOutcome {
@@ -92,6 +55,8 @@ export class LwM2mClient {
   private readonly options: LwM2mClientOptions;
   private readonly sleeping: SleepingPeers;
   private readonly transport: AccountTransport;
+  /** Peers given a security outside the accounts (firmware download hosts). */
+  private readonly allowed = new AllowedPeers();
   private sessions: ServerSession[] = [];
   private bootstrap: BootstrapClient | undefined;
   private structureTimer: TimerHandle | undefined;
@@ -135,6 +100,9 @@ export class LwM2mClient {
       const session = this.sessions.find((candidate) => candidate.isPeer(peer));
       if (!session) return exchange.refuse({ code: ResponseCode.Unauthorized });
       session.handle(exchange);
+    }, {
+      // Writes into a writeBlock hook (the firmware package) reach it block by block instead of being reassembled; never from the bootstrap server.
+      streamsBlock1: (message, peer) => !this.bootstrap?.isPeer(peer) && streamsWriteRequest(this.store, message),
     });
     this.store.onValueChanged((path) => {
       for (const session of this.sessions) session.observations.valueChanged(path);
@@ -276,6 +244,37 @@ export class LwM2mClient {
     return peer ? this.transport.stats(peer) : undefined;
   }
 
+  /** Whether coaps:// peers can be reached (the client was given DTLS). */
+  get dtlsAvailable(): boolean {
+    return this.transport.dtlsAvailable;
+  }
+
+  /** The PSK of a server account (the first by default), undefined for a NoSec one: a download from another host may use the same credentials. */
+  serverPsk(shortServerId?: number): { readonly identity: Uint8Array; readonly key: Uint8Array } | undefined {
+    const security = this.session(shortServerId)?.security();
+    return security?.mode === "psk" ? { identity: security.identity, key: security.key } : undefined;
+  }
+
+  /**
+   * Gives `peer`, which is no server account's, a security until
+   * forgetPeer(): a PSK one is then reached over DTLS on the client's socket
+   * (a coaps:// firmware download host). `onError` hears a DTLS failure
+   * with it. An account's own peer keeps its account's security (true,
+   * nothing recorded). False when refused: PSK in a build without DTLS, or
+   * MAX_ALLOWED_PEERS (4) peers already allowed.
+   */
+  allowPeer(peer: Peer, security: AccountSecurity, onError?: (message: string) => void): boolean {
+    if (this.accountSecurityOf(peer) !== undefined) return true;
+    if (security.mode === "psk" && !this.transport.dtlsAvailable) return false;
+    return this.allowed.allow(peer, security, onError);
+  }
+
+  /** Takes back what allowPeer() gave: a DTLS session with the peer is closed (close_notify) and the peer is plain again. */
+  forgetPeer(peer: Peer): void {
+    if (this.allowed.securityOf(peer)?.mode === "psk") this.transport.closePeer(peer);
+    this.allowed.forget(peer);
+  }
+
   /** The object list announced in Register. */
   registrationLinks(): Link[] {
     return registrationLinks(this.store);
@@ -312,8 +311,12 @@ export class LwM2mClient {
     );
   }
 
-  /** How the account of `peer` says to reach it: the bootstrap server's, or a server session's. */
+  /** How to reach `peer`: as its account says (the bootstrap server's, a server session's), else as allowPeer() said. */
   private securityOf(peer: Peer): AccountSecurity | undefined {
+    return this.accountSecurityOf(peer) ?? this.allowed.securityOf(peer);
+  }
+
+  private accountSecurityOf(peer: Peer): AccountSecurity | undefined {
     if (this.bootstrap?.isPeer(peer)) return this.bootstrap.security();
     return this.sessions.find((candidate) => candidate.isPeer(peer))?.security();
   }
@@ -321,7 +324,9 @@ export class LwM2mClient {
   /** A DTLS session failed or was closed by its peer: the bootstrap or the registration under way retries with back-off. */
   private secureConnectionEnded(peer: Peer, error: DtlsError): void {
     if (this.bootstrap?.isPeer(peer)) return this.bootstrap.connectionFailed(error.message);
-    this.sessions.find((candidate) => candidate.isPeer(peer))?.secureConnectionEnded(error.message);
+    const session = this.sessions.find((candidate) => candidate.isPeer(peer));
+    if (session) session.secureConnectionEnded(error.message);
+    else this.allowed.failed(peer, error.message);
   }
 
   private registrationEvent(session: ServerSession, event: LifecycleEvent): void {

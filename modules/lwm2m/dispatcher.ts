@@ -10,6 +10,7 @@ import { discover } from "./operations/discover.js";
 import { execute } from "./operations/execute.js";
 import { read } from "./operations/read.js";
 import { write } from "./operations/write.js";
+import { streamsWrite, writeBlock } from "./operations/write-block.js";
 import { writeAttributes } from "./operations/write-attributes.js";
 import { checkAccess, grantOwnership, type Right } from "./operations/access.js";
 import { parsePath, pathLevel, type PathLevel } from "./path.js";
@@ -41,6 +42,8 @@ export function dispatch(exchange: ServerExchange, context: DmContext, observati
         return exchange.respond(written);
       }
       if (level === "object") return exchange.respond(METHOD_NOT_ALLOWED);
+      // An opaque resource with a writeBlock hook takes its value block by block (a firmware package), or in one call when small.
+      if (request.block1 || streamsWrite(context.store, request.method, path, request.contentFormat)) return exchange.respond(writeBlock(context, path, request.block1, request.payload));
       return exchange.respond(write(context, path, request.contentFormat, request.payload, "replace"));
     case Method.POST:
       if (level === "object") {

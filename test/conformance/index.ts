@@ -10,10 +10,14 @@ import coapCodec from "./coap-codec.suite.js";
 import coapDefects from "./coap-defects.suite.js";
 import coapDedupDefects from "./coap-dedup-defects.suite.js";
 import coapEndpoint from "./coap-endpoint.suite.js";
+import coapBlock1Stream from "./coap-block1-stream.suite.js";
 import crypto from "./crypto.suite.js";
 import dtls from "./dtls.suite.js";
 import dtlsServer from "./dtls-server.suite.js";
 import faults from "./faults.suite.js";
+import fotaCoapDownloader from "./fota-coap-downloader.suite.js";
+import fotaCoapsDownloader from "./fota-coaps-downloader.suite.js";
+import fotaHttpDownloader from "./fota-http-downloader.suite.js";
 import fotaPackage from "./fota-package.suite.js";
 import lwm2mBootstrap from "./lwm2m-bootstrap.suite.js";
 import lifecycleSoak from "./lifecycle-soak.suite.js";
@@ -24,6 +28,7 @@ import lwm2mDmDefects from "./lwm2m-dm-defects.suite.js";
 import lwm2mObserveDefects from "./lwm2m-observe-defects.suite.js";
 import lwm2mAccessControl from "./lwm2m-access-control.suite.js";
 import lwm2mBlock1Uplink from "./lwm2m-block1-uplink.suite.js";
+import lwm2mBlock1Stream from "./lwm2m-block1-stream.suite.js";
 import firmwareStorage from "./firmware-storage.suite.js";
 import fotaUpdater from "./fota-updater.suite.js";
 import firmwareSettings from "./firmware-settings.suite.js";
@@ -45,6 +50,7 @@ export const SUITES: readonly Suite[] = Object.freeze([
   faults,
   coapCodec,
   coapEndpoint,
+  coapBlock1Stream,
   coapDefects,
   coapDedupDefects,
   dtls,
@@ -56,9 +62,13 @@ export const SUITES: readonly Suite[] = Object.freeze([
   lwm2mObserveDefects,
   lwm2mAccessControl,
   lwm2mBlock1Uplink,
+  lwm2mBlock1Stream,
   lwm2mBootstrap,
   lwm2mBootstrapDefects,
   lwm2mDtls,
+  fotaCoapDownloader,
+  fotaCoapsDownloader,
+  fotaHttpDownloader,
   agent,
   agentReportPath,
   agentLifecycle,
