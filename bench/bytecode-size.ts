@@ -117,7 +117,7 @@ export async function measureReleaseBytecode(): Promise<BytecodeOutcome> {
 export function describeBytecode(outcome: BytecodeOutcome): [string, string] {
   if (outcome.kind === "skipped") return [JSON.stringify({ bench: "release-bytecode", skipped: outcome.reason }), `# release bytecode per folder: skipped, ${outcome.reason}`];
   if (outcome.kind === "failed") return [JSON.stringify({ bench: "release-bytecode", failed: outcome.reason, log: outcome.logFile }), `# release bytecode per folder: the release build failed (${outcome.reason}); see ${outcome.logFile}`];
-  const order = ["coap", "lwm2m", "agent", "dtls", "at", "app", "hal", "main"];
+  const order = ["coap", "lwm2m", "agent", "dtls", "at", "fota", "crypto", "app", "hal", "main"];
   const names = [...order.filter((name) => outcome.folders[name]), ...Object.keys(outcome.folders).filter((name) => !order.includes(name)).sort()];
   const bytes = Object.fromEntries(names.map((name) => [name, outcome.folders[name]!.bytes]));
   const modules = Object.fromEntries(names.map((name) => [name, outcome.folders[name]!.modules]));
