@@ -328,6 +328,8 @@ async function run(): Promise<void> {
       process.stderr.write(`[host] ${error instanceof WorkerExitedError ? "" : "firmware failed: "}${error.message}\n`);
       void host.stop().then(() => end(1));
     },
+    // Platform.restart() (after a firmware update, Execute /3/0/4): the host boots the firmware again and keeps running.
+    onRestart: (count) => process.stdout.write(`[host] firmware booted again after reboot #${count}; XS worker pid ${host.workerPid ?? "?"}\n`),
   });
   process.stdout.write(`[host] running the firmware in XS (xsnap-worker) from ${path.relative(process.cwd(), BUILD_ROOT) || "."}; state in ${options.stateDir}; Ctrl-C stops\n`);
   let firstSignalAt = 0;

@@ -9,6 +9,7 @@ import { DEFAULT_MEMORY_POOLS, MemoryBudget } from "../memory.js";
 import { AsyncMutex } from "../mutex.js";
 import type { CreatePlatform, FirmwareConfig, Platform } from "../platform.js";
 import { openFirmwareBlockDevice } from "./block-device.js";
+import { moddableHttp } from "./http.js";
 import { createTraceSink } from "./log-sink.js";
 import { createMemoryUse } from "./memory-use.js";
 import { ModdableNet } from "./net.js";
@@ -47,6 +48,8 @@ export const createPlatform: CreatePlatform = (config: FirmwareConfig): Platform
     ...(dtlsEngine ? { dtls: dtlsEngine } : {}),
     ...(cryptoEngine ? { crypto: cryptoEngine } : {}),
     ...(serial ? { serial } : {}),
+    // The SDK's http module where the target has its socket module (hal/moddable/no-http on Zephyr).
+    ...(moddableHttp ? { http: moddableHttp } : {}),
     createMutex: (name, maxWaiters) => new AsyncMutex(name, maxWaiters),
     // A device has no SIGINT: stop handlers run only when the application calls them.
     onStop: () => undefined,

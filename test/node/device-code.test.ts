@@ -24,7 +24,7 @@ function filesUnder(folder: string, skip: (file: string) => boolean = () => fals
   return found;
 }
 
-const MODDABLE_TYPINGS = ["xs.d.ts", "mc/config.d.ts", "timer.d.ts", "time.d.ts", "preference.d.ts", "net.d.ts", "embedded_io/_common.d.ts", "embedded_io/socket/udp.d.ts", "embedded_io/socket/tcp.d.ts", "embedded_io/serial.d.ts"].map(
+const MODDABLE_TYPINGS = ["xs.d.ts", "mc/config.d.ts", "timer.d.ts", "time.d.ts", "preference.d.ts", "net.d.ts", "embedded_io/_common.d.ts", "embedded_io/socket/udp.d.ts", "embedded_io/socket/tcp.d.ts", "embedded_io/serial.d.ts", "socket.d.ts", "http.d.ts"].map(
   (file) => path.join("node_modules", "@moddable", "typings", file),
 );
 

@@ -13,9 +13,11 @@ import { parsePathString } from "../../modules/lwm2m/path.js";
 import { startHttpApi } from "./http-api.js";
 import { describeEvent, show } from "./describe.js";
 import { parsePskSpec } from "./dtls-endpoint.js";
+import { fotaCommand, FOTA_USAGE } from "./fota/fota-cli.js";
+import { ProgressDisplay } from "./fota/progress-display.js";
 import { LwM2mDevServer, type ServerEvent } from "./server.js";
 
-const USAGE = `usage: npm run dev-server -- [--coap-port N] [--dtls-port N] [--psk IDENTITY:HEX ...] [--bootstrap-port N] [--http-port N] [--auto-observe PATH|none] [--log LEVEL] [--lenient]
+const USAGE = `usage: npm run dev-server -- [--coap-port N] [--dtls-port N] [--psk IDENTITY:HEX ...] [--bootstrap-port N] [--http-port N] [--auto-observe PATH|none] [--images DIR] [--fota-host HOST] [--log LEVEL] [--lenient]
 
   --coap-port N          UDP port for CoAP (default 5683)
   --psk IDENTITY:HEX     a DTLS PSK client: its identity (text; the key is after the last ":") and key
@@ -36,6 +38,12 @@ const USAGE = `usage: npm run dev-server -- [--coap-port N] [--dtls-port N] [--p
   --http-port N          HTTP/JSON API port on 127.0.0.1 (default 8080; 0 turns it off)
   --auto-observe PATH    observe PATH on every client as it registers (default /19/0/0,
                          where Agent Tiny devices report; repeatable; "none" turns it off)
+  --images DIR           firmware images to host (files in DIR; PUT /images/NAME writes there); without
+                         it uploaded images are kept in memory. Each is served at coap://HOST:PORT/fw/NAME
+                         (and coaps:// with --psk) with Block2, and at http://HOST:HTTPPORT/images/NAME
+                         with Range
+  --max-image-bytes N    largest image taken or served (default 16777216; PUT above it gets 413)
+  --fota-host HOST       the host name devices reach this server at, in Package URIs (default 127.0.0.1)
   --log LEVEL            error | warn | info | debug | trace (default warn)
   --lenient              accept Register/Update requests that break a rule. By default (strict
                          mode) the server checks every message from a client against RFC 7252,
@@ -57,6 +65,7 @@ Commands on standard input:
   delete EP PATH
   cmd EP TEXT [EXPIRES_S]          deliver TEXT to /19/1/0 now or when EP is reachable
   commands                         command statuses
+${FOTA_USAGE}
   help | quit`;
 
 interface CliOptions {
@@ -69,10 +78,13 @@ interface CliOptions {
   log: string;
   autoObserve: string[];
   strict: boolean;
+  images: string | undefined;
+  maxImageBytes: number | undefined;
+  fotaHost: string | undefined;
 }
 
 function parse(argv: string[]): CliOptions {
-  const options: CliOptions = { coapPort: 5683, dtlsPort: undefined, psk: new Map(), bootstrapPort: undefined, bootstrapLifetime: 300, httpPort: 8080, log: "warn", autoObserve: [], strict: true };
+  const options: CliOptions = { coapPort: 5683, dtlsPort: undefined, psk: new Map(), bootstrapPort: undefined, bootstrapLifetime: 300, httpPort: 8080, log: "warn", autoObserve: [], strict: true, images: undefined, maxImageBytes: undefined, fotaHost: undefined };
   let autoObserveGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -103,6 +115,12 @@ function parse(argv: string[]): CliOptions {
       options.bootstrapLifetime = Number(value);
     } else if (arg === "--http-port") options.httpPort = port();
     else if (arg === "--log" && isLogLevel(value)) options.log = value;
+    else if (arg === "--images" && value) options.images = value;
+    else if (arg === "--fota-host" && value) options.fotaHost = value;
+    else if (arg === "--max-image-bytes") {
+      if (!/^[1-9][0-9]*$/.test(value ?? "")) throw new Error(`--max-image-bytes needs a positive number of bytes, got "${value ?? ""}"`);
+      options.maxImageBytes = Number(value);
+    }
     else if (arg === "--auto-observe" && value) {
       autoObserveGiven = true;
       if (value !== "none") {
@@ -129,18 +147,27 @@ async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lwm2m-dev-server-"));
   const platform = createNodePlatform({ stateDir, logLevel: options.log as never });
   const bootstrap = options.bootstrapPort === undefined ? {} : { bootstrap: { port: options.bootstrapPort, lifetime: options.bootstrapLifetime } };
-  const say = (line: string) => process.stdout.write(`[server] ${line}\n`);
+  // Progress of firmware transfers: a bar redrawn in place on a terminal, a line per 10 % elsewhere.
+  const display = new ProgressDisplay(process.stdout);
+  const say = (line: string) => display.line(`[server] ${line}`);
   const dtls = options.dtlsPort === undefined ? {} : { dtls: { port: options.dtlsPort, psk: options.psk } };
+  const fota = {
+    fota: {
+      ...(options.images !== undefined ? { imagesDir: options.images } : {}),
+      ...(options.maxImageBytes !== undefined ? { maxImageBytes: options.maxImageBytes } : {}),
+      ...(options.fotaHost !== undefined ? { publicHost: options.fotaHost } : {}),
+    },
+  };
   let server: LwM2mDevServer;
   try {
-    server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict, ...bootstrap, ...dtls });
+    server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict, ...bootstrap, ...dtls, ...fota });
   } catch (error) {
     process.stderr.write(`dev-server: ${(error as Error).message}\n`);
     platform.close();
     fs.rmSync(stateDir, { recursive: true, force: true });
     process.exit(1);
   }
-  server.on("event", (event: ServerEvent) => say(describeEvent(event)));
+  server.on("event", (event: ServerEvent) => (event.type === "fota-progress" ? display.progress(event) : say(describeEvent(event))));
   while (!server.port || (options.bootstrapPort !== undefined && !server.bootstrapPort) || (options.dtlsPort !== undefined && !server.dtlsPort)) await new Promise((resolve) => setTimeout(resolve, 2));
   const http = options.httpPort ? await startHttpApi(server, options.httpPort) : undefined;
   const bootstrapNote = options.bootstrapPort === undefined ? "" : `, bootstrap server on coap://127.0.0.1:${server.bootstrapPort}`;
@@ -199,13 +226,18 @@ async function main(): Promise<void> {
           const data = new TextEncoder().encode([target, ...rest].join(" "));
           return `command #${server.sendCommand(endpoint!, data, expires === undefined ? {} : { expiresInMs: expires }).id} queued`;
         }
+        case "images":
+        case "fota":
+        case "fota-update":
+        case "fota-cancel":
+          return fotaCommand(server, command, [endpoint, target, ...rest].filter((word): word is string => word !== undefined));
         default:
           return `unknown command "${command}"; type "help"`;
       }
     };
     run().then(
-      (output) => output && process.stdout.write(`${output}\n`),
-      (error: Error) => process.stdout.write(`error: ${error.message}\n`),
+      (output) => output && display.line(output),
+      (error: Error) => display.line(`error: ${error.message}`),
     );
   });
 }

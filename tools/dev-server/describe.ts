@@ -1,3 +1,4 @@
+import { describeUpdateResult } from "./fota/events.js";
 import type { DmResult, ServerEvent } from "./server.js";
 
 /** One line for a device-management result. */
@@ -26,5 +27,14 @@ export function describeEvent(event: ServerEvent): string {
       const steps = event.record.steps.map((step) => `${step.operation} ${step.path} ${step.code}`).join(", ");
       return `bootstrap of ${event.record.endpoint} ${event.record.status === "finished" ? `done: given ${event.record.serverUri} (ssid ${event.record.shortServerId})` : `failed: ${event.record.reason}`}; ${steps || "no step"}`;
     }
+    case "fota-progress":
+      return `fota ${event.endpoint} ${event.image} (${event.transport}): ${event.total ? Math.floor((100 * event.bytes) / event.total) : 100}% (${event.bytes}/${event.total} B)`;
+    case "fota-job": {
+      const job = event.job;
+      const device = job.deviceState !== undefined ? `, device state ${job.deviceState}` : "";
+      return `fota ${job.endpoint} ${job.image} (${job.method}${job.scheme ? ` ${job.scheme}` : ""}): ${job.status}${device}${job.detail ? `: ${job.detail}` : ""}`;
+    }
+    case "fota-result":
+      return `fota ${event.endpoint} ${event.image}: ${event.success ? "updated" : "failed"}, Update Result ${describeUpdateResult(event.result)}${event.version !== undefined ? `, firmware version ${event.version}` : ""}${!event.success && event.detail ? ` (${event.detail})` : ""}`;
   }
 }

@@ -1,5 +1,6 @@
 import http from "node:http";
 import { URL } from "node:url";
+import { routeFota } from "./fota/fota-api.js";
 import { describeCommand, type LwM2mDevServer, type ServerEvent } from "./server.js";
 
 const MAX_BODY = 64 * 1024;
@@ -24,7 +25,9 @@ const MAX_BODY = 64 * 1024;
  *                                            (count keeps counting; the list holds the last 200)
  *   GET    /bootstraps                       what the bootstrap role (--bootstrap-port) did: [{endpoint, peer, at, format, serverUri,
  *                                            shortServerId, steps:[{operation, path, code}], status, reason?}] (the last 100)
- *   GET    /events                           server-sent events: registrations, notifications, command statuses, bootstraps
+ *   GET    /events                           server-sent events: registrations, notifications, command statuses, bootstraps,
+ *                                            firmware updates (fota-progress, fota-job, fota-result)
+ *   /images..., /fota, /clients/EP/fota...    firmware images and updates: fota/image-http.ts, fota/fota-api.ts
  */
 export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0.0.1"): Promise<http.Server> {
   const streams = new Set<http.ServerResponse>();
@@ -37,7 +40,11 @@ export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0
   });
   return new Promise((resolve, reject) => {
     httpServer.once("error", reject);
-    httpServer.listen(port, host, () => resolve(httpServer));
+    httpServer.listen(port, host, () => {
+      // http:// Package URIs point here.
+      server.fota.httpPort = (httpServer.address() as { port: number }).port;
+      resolve(httpServer);
+    });
   });
 }
 
@@ -93,6 +100,7 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
     request.on("close", () => streams.delete(response));
     return;
   }
+  if (await routeFota(server, request, response, parts, readJson)) return;
   if (parts[0] === "clients" && parts.length === 1) {
     return send(response, 200, server.registry.list().map(summary));
   }

@@ -13,6 +13,8 @@ import { BootstrapRole, type BootstrapRecord } from "./bootstrap-role.js";
 import { DualTransport, type DevServerDtlsOptions } from "./dtls-endpoint.js";
 import { CommandQueue, type Command } from "./commands.js";
 import { decodeResult, encodeWriteValue, type DmResult } from "./dm-payloads.js";
+import type { FotaEvent } from "./fota/events.js";
+import { FotaService, type FotaServiceOptions } from "./fota/fota-service.js";
 import { ClientRegistry, parseLifetime, parseRegisterQuery, type ClientRecord } from "./registry.js";
 import { parseQuery } from "./strict/registration-rules.js";
 import { StrictChecker } from "./strict/strict-checker.js";
@@ -27,7 +29,8 @@ export type ServerEvent =
   | { type: "notification"; endpoint: string; path: string; result: DmResult }
   | { type: "send"; endpoint: string; result: DmResult }
   | { type: "command"; command: ReturnType<typeof describeCommand> }
-  | { type: "bootstrap"; record: BootstrapRecord };
+  | { type: "bootstrap"; record: BootstrapRecord }
+  | FotaEvent;
 
 export interface DevServerOptions {
   readonly platform: Platform;
@@ -50,6 +53,8 @@ export interface DevServerOptions {
   readonly bootstrap?: { readonly port: number; readonly shortServerId?: number; readonly lifetime?: number; readonly binding?: string };
   /** Also listen for coaps:// (DTLS 1.2 PSK) on this port, with the same handlers and checks. */
   readonly dtls?: DevServerDtlsOptions;
+  /** Firmware updates: hosted images (CoAP /fw/NAME, HTTP /images/NAME), progress, update jobs (fota/). */
+  readonly fota?: FotaServiceOptions;
 }
 
 export function describeCommand(command: Command) {
@@ -69,6 +74,7 @@ export class LwM2mDevServer extends EventEmitter {
   readonly registry = new ClientRegistry();
   readonly commands = new CommandQueue();
   readonly endpoint: CoapEndpoint;
+  readonly fota: FotaService;
   private readonly platform: Platform;
   private readonly definitions = createStandardStore();
   private readonly observations = new Map<string, ObserveHandle>();
@@ -94,6 +100,7 @@ export class LwM2mDevServer extends EventEmitter {
     const transport = this.checker.wrap(this.dual ?? new UdpTransport(options.platform.net, options.port ?? 5683));
     this.endpoint = new CoapEndpoint({ transport, time: options.platform.time, random: options.platform.random, parameters: options.coap, log: options.platform.log.child("coap") });
     this.endpoint.setHandler((exchange) => this.handle(exchange));
+    this.fota = new FotaService(this, options.platform.time, options.fota);
     this.expiryTimer = setInterval(() => this.expire(), 1000);
     const bootstrap = options.bootstrap;
     this.bootstrapRole = bootstrap && new BootstrapRole({
@@ -147,6 +154,7 @@ export class LwM2mDevServer extends EventEmitter {
 
   close(): void {
     clearInterval(this.expiryTimer);
+    this.fota.close();
     // Closing the endpoint ends every exchange, observations included; cancelling them
     // one by one (reactively) would leave an EXCHANGE_LIFETIME timer each, keeping Node alive.
     this.observations.clear();
@@ -155,7 +163,7 @@ export class LwM2mDevServer extends EventEmitter {
   }
 
   /** The client registered at an address (the one heard from last, if several). */
-  private clientAt(peer: { address: string; port: number }): ClientRecord | undefined {
+  clientAt(peer: { address: string; port: number }): ClientRecord | undefined {
     let found: ClientRecord | undefined;
     for (const record of this.registry.list()) {
       if (record.peer.address === peer.address && record.peer.port === peer.port && (!found || record.lastSeen >= found.lastSeen)) found = record;
@@ -189,6 +197,7 @@ export class LwM2mDevServer extends EventEmitter {
       }
       return exchange.respond({ code: ResponseCode.MethodNotAllowed });
     }
+    if (path[0] === "fw") return this.fota.serveCoap(exchange);
     if (path[0] === "dp" && method === Method.POST) {
       const record = this.registry.list().find((candidate) => candidate.peer.address === peer.address && candidate.peer.port === peer.port);
       if (!record) return exchange.respond({ code: ResponseCode.Forbidden });
@@ -354,12 +363,13 @@ export class LwM2mDevServer extends EventEmitter {
     });
   }
 
-  cancelObservation(endpoint: string, pathText: string): boolean {
+  /** Ends an observation: proactively (GET with Observe=1), or by forgetting it (a rebooted device has). */
+  cancelObservation(endpoint: string, pathText: string, proactive = true): boolean {
     const key = `${endpoint} ${formatPath(this.path(pathText))}`;
     const handle = this.observations.get(key);
     if (!handle) return false;
     this.observations.delete(key);
-    handle.cancel(true);
+    handle.cancel(proactive);
     return true;
   }
 

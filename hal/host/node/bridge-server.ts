@@ -5,6 +5,7 @@ import type { Serial, SerialPort } from "../../serial.js";
 import type { BlockDevice, SettingsStore } from "../../storage.js";
 import type { Time, TimerHandle } from "../../time.js";
 import { decodeFrame, encodeFrame, type Frame } from "../bridge-frame.js";
+import { HttpBridge } from "./http-bridge.js";
 import { whenBound } from "./node-net.js";
 import type { XsWorker } from "./xs-worker.js";
 
@@ -37,6 +38,14 @@ export class BridgeServer {
   private readonly tcp = new Map<number, TcpConnection>();
   private serialPort: { id: number; port: SerialPort } | undefined;
   private serialReleased: Promise<void> = Promise.resolve();
+  /**
+   * Incremented by shutdown(): events of the timers, sockets, lookups and ports opened before
+   * it are dropped (a datagram held back by fault injection, say), since a restarted firmware
+   * numbers its own from 1 again.
+   */
+  private generation = 0;
+  /** Platform.http: GETs streamed to XS with flow control. */
+  private readonly http = new HttpBridge((header, payload) => this.emit(header, payload));
   /** Set when XS throws while handling an event; the runner stops on it. */
   onFatal: (error: Error) => void = (error) => {
     throw error;
@@ -78,14 +87,24 @@ export class BridgeServer {
     });
   }
 
+  /** emit() for the firmware running now: a no-op once shutdown() has run. */
+  private emitter(): (header: object, payload?: Uint8Array) => void {
+    const generation = this.generation;
+    return (header, payload) => {
+      if (generation === this.generation) this.emit(header, payload);
+    };
+  }
+
   /** Releases every socket and timer the firmware left open. */
   shutdown(): void {
+    this.generation++;
     for (const handle of this.timers.values()) this.services.time.clearTimer(handle);
     this.timers.clear();
     for (const endpoint of this.udp.values()) endpoint.close();
     this.udp.clear();
     for (const connection of this.tcp.values()) connection.close();
     this.tcp.clear();
+    this.http.shutdown();
     if (this.serialPort) this.closeSerial(this.serialPort.port);
   }
 
@@ -97,6 +116,7 @@ export class BridgeServer {
   private async perform(op: string, frame: Frame): Promise<Reply> {
     const h = frame.header;
     const s = this.services;
+    const emit = this.emitter();
     switch (op) {
       case "log":
         s.writeLine(String(h["line"]));
@@ -112,7 +132,7 @@ export class BridgeServer {
         const id = h["id"] as number;
         this.timers.set(id, s.time.setTimer(h["delayMs"] as number, () => {
           this.timers.delete(id);
-          this.emit({ ev: "timer", id });
+          emit({ ev: "timer", id });
         }));
         return {};
       }
@@ -156,7 +176,7 @@ export class BridgeServer {
       case "resolve": {
         const id = h["id"] as number;
         s.net.resolve(h["host"] as string, (error, address) => {
-          this.emit(error ? { ev: "resolved", id, code: error.code, message: error.message } : { ev: "resolved", id, address });
+          emit(error ? { ev: "resolved", id, code: error.code, message: error.message } : { ev: "resolved", id, address });
         });
         return {};
       }
@@ -174,6 +194,11 @@ export class BridgeServer {
         if (open && open.id === h["id"]) this.closeSerial(open.port);
         return {};
       }
+      case "http-get":
+      case "http-ack":
+      case "http-cancel":
+        this.http.perform(op, h);
+        return {};
       case "settings-get": {
         const value = s.settings.get(h["key"] as string);
         if (value instanceof Uint8Array) return { header: { bytes: true }, payload: value };
@@ -205,10 +230,11 @@ export class BridgeServer {
 
   private async openUdp(id: number, localPort: number): Promise<Reply> {
     const net = this.services.net;
+    const emit = this.emitter();
     const options = {
       localPort,
-      onDatagram: (data: Uint8Array, from: { address: string; port: number }) => this.emit({ ev: "udp", id, address: from.address, port: from.port }, data),
-      onError: (error: HalError) => this.emit({ ev: "socket-error", id, code: error.code, message: error.message }),
+      onDatagram: (data: Uint8Array, from: { address: string; port: number }) => emit({ ev: "udp", id, address: from.address, port: from.port }, data),
+      onError: (error: HalError) => emit({ ev: "socket-error", id, code: error.code, message: error.message }),
     };
     const endpoint = await whenBound(net.openUdp(options));
     this.udp.set(id, endpoint);
@@ -226,26 +252,28 @@ export class BridgeServer {
     const serial = this.services.serial;
     if (!serial) throw new HalError("not-found", "the host has no serial port configured (serialPath)");
     if (this.serialPort && !this.serialPort.port.closed) throw new HalError("busy", "the serial port is already open");
+    const emit = this.emitter();
     const port = serial.open({
       baud,
-      onReceive: (data) => this.emit({ ev: "serial-data", id }, data),
+      onReceive: (data) => emit({ ev: "serial-data", id }, data),
       onError: (error) => {
         if (this.serialPort?.id === id) this.serialPort = undefined;
-        this.emit({ ev: "serial-error", id, code: error.code, message: error.message.replace(/^[a-z-]+: /, "") });
+        emit({ ev: "serial-error", id, code: error.code, message: error.message.replace(/^[a-z-]+: /, "") });
       },
     });
     this.serialPort = { id, port };
   }
 
   private connectTcp(id: number, host: string, port: number): void {
+    const emit = this.emitter();
     const connection = this.services.net.connectTcp({
       host,
       port,
-      onConnect: () => this.emit({ ev: "tcp-connect", id }),
-      onData: (data) => this.emit({ ev: "tcp-data", id }, data),
+      onConnect: () => emit({ ev: "tcp-connect", id }),
+      onData: (data) => emit({ ev: "tcp-data", id }, data),
       onClose: (error) => {
         this.tcp.delete(id);
-        this.emit(error ? { ev: "tcp-close", id, code: error.code, message: error.message } : { ev: "tcp-close", id });
+        emit(error ? { ev: "tcp-close", id, code: error.code, message: error.message } : { ev: "tcp-close", id });
       },
     });
     this.tcp.set(id, connection);

@@ -45,6 +45,12 @@ export interface FirmwareHostOptions {
   readonly onRequest?: (op: string, header: Frame["header"], payload: Uint8Array | undefined) => Frame | undefined;
   /** Called when the firmware fails in a way it cannot report itself. */
   readonly onFatal?: (error: Error) => void;
+  /**
+   * Called after a restart the firmware asked for (Platform.restart()) once
+   * the firmware has booted again in a fresh XS worker; `count` is the number
+   * of restarts so far (1 for the first).
+   */
+  readonly onRestart?: (count: number) => void;
 }
 
 /**
@@ -79,6 +85,19 @@ export class FirmwareHost {
   private worker: XsWorker | undefined;
   private stopped: (() => void) | undefined;
   private entryOutcome: ((failed: boolean, message: string) => void) | undefined;
+  private readonly writeLine: (line: string) => void;
+  private restartCount = 0;
+  /** The boot under way (start() or a restart), so that a restart asked for meanwhile waits for it. */
+  private booting: Promise<unknown> | undefined;
+  /** The restart under way: the old worker ending, the new one booting. */
+  private restarting: Promise<void> | undefined;
+  /** stop() has begun: no restart starts any more. */
+  private closing = false;
+  private cleanedUp = false;
+  /** Restarts after which the firmware has booted again. */
+  private rebooted = 0;
+  /** Callers of whenBooted() waiting for a boot after a restart. */
+  private bootWaiters: { count: number; resolve: (count: number) => void; reject: (error: Error) => void }[] = [];
 
   constructor(options: FirmwareHostOptions) {
     this.options = options;
@@ -89,6 +108,7 @@ export class FirmwareHost {
     this.file = file;
     this.blockDevice = options.powerCutAtOperation ? new PowerLossBlockDevice(file, { cutAtOperation: options.powerCutAtOperation }) : file;
     const writeLine = options.writeLine ?? ((line: string) => process.stdout.write(`${line}\n`));
+    this.writeLine = writeLine;
     this.server = new BridgeServer({
       net: this.net,
       time: this.time,
@@ -106,8 +126,7 @@ export class FirmwareHost {
           return { header: {} };
         }
         if (op === "restart") {
-          writeLine("[host] firmware asked for a restart; the host runner stops instead");
-          queueMicrotask(() => void this.stop());
+          this.requestRestart();
           return { header: {} };
         }
         return options.onRequest?.(op, header, payload);
@@ -124,6 +143,80 @@ export class FirmwareHost {
    */
   async start(): Promise<XsReply> {
     writeGeneratedModules(this.runDir, this.options.config ?? {}, xsnapWorkerBinary().dtls);
+    const booting = this.boot();
+    this.booting = booting;
+    try {
+      return await booting;
+    } finally {
+      this.booting = undefined;
+    }
+  }
+
+  /** Restarts the firmware has asked for so far. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /**
+   * Resolves with `count` once the firmware has booted again after restart
+   * number `count` (at once if it already has); by default the restart under
+   * way, or else the next one. Rejects if that boot fails or the host stops
+   * first.
+   */
+  whenBooted(count = this.rebooted + 1): Promise<number> {
+    if (count <= this.rebooted) return Promise.resolve(count);
+    if (this.cleanedUp) return Promise.reject(new Error("the host has stopped"));
+    return new Promise((resolve, reject) => this.bootWaiters.push({ count, resolve, reject }));
+  }
+
+  /**
+   * A reboot, as Platform.restart() does on a device: the XS worker ends at
+   * once (no stop handler runs, so nothing deregisters), the sockets and
+   * timers it held are released, and a fresh worker boots the entry module
+   * again with the same state folder (settings.json and firmware.bin) and
+   * options. A second request while one is under way is the same reboot.
+   */
+  private requestRestart(): void {
+    if (this.closing || this.restarting || !this.worker) return;
+    const count = ++this.restartCount;
+    this.writeLine(`[host] firmware restarting (reboot #${count})`);
+    // A restart asked for while the entry module is still loading waits until start() has its outcome.
+    const restarting = Promise.resolve(this.booting?.catch(() => undefined)).then(() => this.reboot(count));
+    this.restarting = restarting.finally(() => {
+      this.restarting = undefined;
+    });
+  }
+
+  private async reboot(count: number): Promise<void> {
+    const old = this.worker;
+    this.worker = undefined; // its end is expected: not reported as a crash
+    if (old) {
+      old.kill();
+      await old.exited;
+    }
+    this.server.shutdown();
+    await this.server.whenSerialReleased();
+    if (this.closing) return; // stop() rejects the waiters
+    try {
+      const booting = this.boot();
+      this.booting = booting;
+      await booting;
+    } catch (error) {
+      for (const waiter of this.bootWaiters.splice(0)) waiter.reject(error as Error);
+      this.server.onFatal(error as Error);
+      return;
+    } finally {
+      this.booting = undefined;
+    }
+    this.rebooted = count;
+    this.options.onRestart?.(count);
+    const ready = this.bootWaiters.filter((waiter) => waiter.count <= count);
+    this.bootWaiters = this.bootWaiters.filter((waiter) => waiter.count > count);
+    for (const waiter of ready) waiter.resolve(waiter.count);
+  }
+
+  /** Starts an XS worker and loads the entry module into it. */
+  private async boot(): Promise<XsReply> {
     const worker = new XsWorker({ cwd: this.runDir, handler: this.server.handle });
     this.worker = worker;
     this.server.attach(worker);
@@ -163,8 +256,13 @@ export class FirmwareHost {
    * event handler (a benchmark, a fixture) cannot be told to stop: "failed".
    */
   async stop(timeoutMs = 5000): Promise<StopOutcome> {
+    this.closing = true;
+    await this.restarting;
     const worker = this.worker;
-    if (!worker) return { kind: "stopped" };
+    if (!worker) {
+      this.cleanUp();
+      return { kind: "stopped" };
+    }
     this.worker = undefined;
     const outcome = await new Promise<StopOutcome>((resolve) => {
       let settled = false;
@@ -187,9 +285,18 @@ export class FirmwareHost {
     // XS may be busy for good when it did not answer in time; close() kills it if it does not quit.
     if (outcome.kind !== "timed-out") await worker.whenIdle();
     await worker.close();
+    this.cleanUp();
+    return outcome;
+  }
+
+  /** Closes the firmware storage file and removes the worker's folder, once. */
+  private cleanUp(): void {
+    if (this.cleanedUp) return;
+    this.cleanedUp = true;
+    this.server.shutdown();
     this.file.close();
     fs.rmSync(this.runDir, { recursive: true, force: true });
-    return outcome;
+    for (const waiter of this.bootWaiters.splice(0)) waiter.reject(new Error("the host stopped"));
   }
 }
 

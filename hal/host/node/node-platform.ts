@@ -11,6 +11,7 @@ import { loadNodeDtlsEngine } from "./dtls/node-dtls.js";
 import { DEFAULT_FIRMWARE_AREA } from "./firmware-host.js";
 import { FileBlockDevice } from "./file-block-device.js";
 import { FileSettingsStore } from "./file-settings.js";
+import { NodeHttpClient } from "./node-http.js";
 import { NodeNet } from "./node-net.js";
 import { NodeSerial } from "./node-serial.js";
 import { NodeTime } from "./node-time.js";
@@ -69,12 +70,14 @@ export function createNodePlatform(options: NodePlatformOptions): Platform & { r
   // DTLS when npm install could build the addon of the C core (build-native/dtls-node.status says why not).
   const dtls = loadNodeDtlsEngine().engine;
   const crypto = loadNodeCryptoEngine().engine;
+  const http = new NodeHttpClient();
   return {
     name: "host/node",
     log: new Logger(sink, time, options.logLevel ?? "info"),
     time,
     random: { fill: (target) => void randomFillSync(target) },
     net: new NodeNet(),
+    http,
     memory: new MemoryBudget(DEFAULT_MEMORY_POOLS),
     ...(dtls ? { dtls } : {}),
     ...(crypto ? { crypto } : {}),
@@ -86,9 +89,10 @@ export function createNodePlatform(options: NodePlatformOptions): Platform & { r
     restart: () => {
       throw new Error("restart is not available on the Node host platform");
     },
-    /** Closes the firmware file and cancels every pending timer. */
+    /** Closes the firmware file and cancels every pending timer and HTTP request. */
     close: () => {
       time.clearAll();
+      http.closeAll();
       file.close();
     },
   };
