@@ -5,6 +5,7 @@ import { fromHex, toHex } from "../coap/message.js";
 import { FirmwareState, FirmwareUpdateResult } from "../lwm2m/objects/firmware-update.js";
 import type { FirmwareUpdateHandlers, PackageIdentity, TransferDone } from "../lwm2m/objects/firmware-update-state.js";
 import type { DownloadHandle, FirmwareDownloader } from "./download.js";
+import { parseDownloadUri } from "./download-uri.js";
 import { StorageFirmwareSink, type FirmwareSink, type PackageTrust } from "./firmware-sink.js";
 import { decodeUpdateInfo, encodeUpdateInfo, type UpdateInfo } from "./update-info.js";
 
@@ -125,6 +126,10 @@ export class FirmwareUpdater {
       protocols,
       initial: this.initial,
       ...(onChange ? { onChange } : {}),
+      checkUri: (uri) => {
+        const parsed = parseDownloadUri(uri);
+        return typeof parsed === "string" ? parsed : undefined;
+      },
       startDownload: (uri, done) => {
         const downloader = pick(uri);
         if (!downloader) return done(FirmwareUpdateResult.UnsupportedProtocol);

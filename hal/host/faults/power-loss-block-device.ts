@@ -7,6 +7,8 @@ export interface PowerLossOptions {
   readonly cutAtOperation: number;
   /** Seed choosing how much of the interrupted operation reached the medium. */
   readonly seed?: number;
+  /** Called once when power fails, before the operation throws. */
+  readonly onPowerLoss?: (operation: number) => void;
 }
 
 /**
@@ -18,6 +20,7 @@ export interface PowerLossOptions {
 export class PowerLossBlockDevice implements BlockDevice {
   private readonly inner: BlockDevice;
   private readonly random: SeededRandom;
+  private readonly onPowerLoss: ((operation: number) => void) | undefined;
   private cutAt: number;
   private operations = 0;
   private powered = true;
@@ -28,6 +31,7 @@ export class PowerLossBlockDevice implements BlockDevice {
     this.inner = inner;
     this.cutAt = options.cutAtOperation;
     this.random = new SeededRandom(options.seed ?? 1);
+    this.onPowerLoss = options.onPowerLoss;
   }
 
   get byteLength(): number {
@@ -79,6 +83,7 @@ export class PowerLossBlockDevice implements BlockDevice {
   private fail(kept: number): never {
     this.tornBytes = kept;
     this.powered = false;
+    this.onPowerLoss?.(this.operations);
     throw new HalError("power-loss", `power lost during operation ${this.operations} (${kept} bytes reached the medium)`);
   }
 

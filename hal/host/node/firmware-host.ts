@@ -18,7 +18,8 @@ import { describeExit, XsWorker, xsnapWorkerBinary, type XsReply } from "./xs-wo
 /** The compiled project root (build/), three folders above this file. */
 export const BUILD_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
-export const DEFAULT_FIRMWARE_AREA = Object.freeze({ bytes: 2 * 4096 + 1024 * 1024, sectorSize: 4096 });
+/** Two record sectors and 2 MiB for a package (a 1 MiB image and its header fit). */
+export const DEFAULT_FIRMWARE_AREA = Object.freeze({ bytes: 2 * 4096 + 2 * 1024 * 1024, sectorSize: 4096 });
 
 export interface FirmwareHostOptions {
   /** Folder for settings.json and firmware.bin, the host's non-volatile memory. */
@@ -36,8 +37,16 @@ export interface FirmwareHostOptions {
   readonly serialPath?: string;
   /** Datagram faults applied to the firmware's UDP traffic. */
   readonly netFaults?: NetFaults;
-  /** Power fails during this write or erase of the firmware storage (1-based). */
+  /**
+   * Power fails during this write or erase of the firmware storage (1-based):
+   * a seeded part of that operation reaches the file, the XS worker ends at
+   * once (nothing more reaches the storage), and the firmware boots again on
+   * the same state with power restored, as after a power cut. Counted in
+   * restarts; onRestart and whenBooted() see it.
+   */
   readonly powerCutAtOperation?: number;
+  /** Seed of how much of the interrupted operation reaches the medium (default 1). */
+  readonly powerCutSeed?: number;
   readonly firmwareArea?: { readonly bytes: number; readonly sectorSize: number };
   /** Console lines from the firmware; default: stdout. */
   readonly writeLine?: (line: string) => void;
@@ -91,6 +100,8 @@ export class FirmwareHost {
   private booting: Promise<unknown> | undefined;
   /** The restart under way: the old worker ending, the new one booting. */
   private restarting: Promise<void> | undefined;
+  /** Power failed during a boot that follows a restart: that boot is cut short and the device boots again. */
+  private powerCycleAfterBoot = false;
   /** stop() has begun: no restart starts any more. */
   private closing = false;
   private cleanedUp = false;
@@ -106,7 +117,9 @@ export class FirmwareHost {
     const area = options.firmwareArea ?? DEFAULT_FIRMWARE_AREA;
     const file = new FileBlockDevice(path.join(options.stateDir, "firmware.bin"), area.bytes, area.sectorSize);
     this.file = file;
-    this.blockDevice = options.powerCutAtOperation ? new PowerLossBlockDevice(file, { cutAtOperation: options.powerCutAtOperation }) : file;
+    this.blockDevice = options.powerCutAtOperation
+      ? new PowerLossBlockDevice(file, { cutAtOperation: options.powerCutAtOperation, seed: options.powerCutSeed ?? 1, onPowerLoss: (operation) => this.powerLost(operation) })
+      : file;
     const writeLine = options.writeLine ?? ((line: string) => process.stdout.write(`${line}\n`));
     this.writeLine = writeLine;
     this.server = new BridgeServer({
@@ -176,18 +189,63 @@ export class FirmwareHost {
    * again with the same state folder (settings.json and firmware.bin) and
    * options. A second request while one is under way is the same reboot.
    */
-  private requestRestart(): void {
+  private requestRestart(beforeBoot?: () => void): void {
     if (this.closing || this.restarting || !this.worker) return;
     const count = ++this.restartCount;
     this.writeLine(`[host] firmware restarting (reboot #${count})`);
     // A restart asked for while the entry module is still loading waits until start() has its outcome.
-    const restarting = Promise.resolve(this.booting?.catch(() => undefined)).then(() => this.reboot(count));
+    const restarting = Promise.resolve(this.booting?.catch(() => undefined)).then(() => this.reboot(count, beforeBoot));
     this.restarting = restarting.finally(() => {
       this.restarting = undefined;
     });
   }
 
-  private async reboot(count: number): Promise<void> {
+  /** The storage lost power: the device is off until the worker is gone, then it boots again with power back. */
+  private powerLost(operation: number): void {
+    if (this.closing) return;
+    this.writeLine(`[host] power lost during firmware-storage operation ${operation}: the device reboots`);
+    if (this.restarting) this.powerCycleAfterBoot = true;
+    else this.requestRestart(() => (this.blockDevice as PowerLossBlockDevice).restorePower());
+  }
+
+  private async reboot(count: number, beforeBoot?: () => void): Promise<void> {
+    let prepare = beforeBoot;
+    for (;;) {
+      await this.endWorker();
+      prepare?.();
+      if (this.closing) return; // stop() rejects the waiters
+      let failure: Error | undefined;
+      try {
+        const booting = this.boot();
+        this.booting = booting;
+        await booting;
+      } catch (error) {
+        failure = error as Error;
+      } finally {
+        this.booting = undefined;
+      }
+      // Power failed while this boot ran (say, while the boot loader checked an image): off, and on again.
+      if (this.powerCycleAfterBoot) {
+        this.powerCycleAfterBoot = false;
+        prepare = () => (this.blockDevice as PowerLossBlockDevice).restorePower();
+        continue;
+      }
+      if (failure) {
+        for (const waiter of this.bootWaiters.splice(0)) waiter.reject(failure);
+        this.server.onFatal(failure);
+        return;
+      }
+      break;
+    }
+    this.rebooted = count;
+    this.options.onRestart?.(count);
+    const ready = this.bootWaiters.filter((waiter) => waiter.count <= count);
+    this.bootWaiters = this.bootWaiters.filter((waiter) => waiter.count > count);
+    for (const waiter of ready) waiter.resolve(waiter.count);
+  }
+
+  /** Ends the running XS worker at once (no stop handler runs) and releases what it held. */
+  private async endWorker(): Promise<void> {
     const old = this.worker;
     this.worker = undefined; // its end is expected: not reported as a crash
     if (old) {
@@ -196,23 +254,6 @@ export class FirmwareHost {
     }
     this.server.shutdown();
     await this.server.whenSerialReleased();
-    if (this.closing) return; // stop() rejects the waiters
-    try {
-      const booting = this.boot();
-      this.booting = booting;
-      await booting;
-    } catch (error) {
-      for (const waiter of this.bootWaiters.splice(0)) waiter.reject(error as Error);
-      this.server.onFatal(error as Error);
-      return;
-    } finally {
-      this.booting = undefined;
-    }
-    this.rebooted = count;
-    this.options.onRestart?.(count);
-    const ready = this.bootWaiters.filter((waiter) => waiter.count <= count);
-    this.bootWaiters = this.bootWaiters.filter((waiter) => waiter.count > count);
-    for (const waiter of ready) waiter.resolve(waiter.count);
   }
 
   /** Starts an XS worker and loads the entry module into it. */

@@ -17,6 +17,8 @@ export type TransferDone = (result: number, identity?: PackageIdentity) => void;
  * transfer, the storage and the installation live behind these.
  */
 export interface FirmwareUpdateHandlers {
+  /** Why `uri` is malformed (Update Result 7 and 4.00 at once), or undefined when it is well formed. */
+  checkUri?(uri: string): string | undefined;
   /** Starts a pull download of `uri`; call done once when it ends. */
   startDownload(uri: string, done: TransferDone): void;
   /**
@@ -135,9 +137,13 @@ export class FirmwareUpdateStateMachine {
     if (uri === "") return this.cancel();
     if (this.state !== FirmwareState.Idle) return ResponseCode.MethodNotAllowed;
     const scheme = /^([a-z+]+):\/\/[^/?#]/.exec(uri)?.[1];
-    const protocol = scheme === undefined ? undefined : SCHEME_PROTOCOLS[scheme];
+    if (scheme === undefined || this.handlers.checkUri?.(uri) !== undefined) {
+      this.set(FirmwareState.Idle, FirmwareUpdateResult.InvalidUri);
+      return ResponseCode.BadRequest;
+    }
+    const protocol = SCHEME_PROTOCOLS[scheme];
     if (protocol === undefined) {
-      this.set(FirmwareState.Idle, scheme === undefined ? FirmwareUpdateResult.InvalidUri : FirmwareUpdateResult.UnsupportedProtocol);
+      this.set(FirmwareState.Idle, FirmwareUpdateResult.UnsupportedProtocol);
       return ResponseCode.BadRequest;
     }
     if ((this.handlers.protocols ?? [0]).indexOf(protocol) < 0) {
