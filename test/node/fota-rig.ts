@@ -9,6 +9,11 @@ import os from "node:os";
 import path from "node:path";
 import { DEFAULT_FIRMWARE_AREA, FirmwareHost, type FirmwareHostOptions } from "../../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../../hal/host/node/node-platform.js";
+import { blockSize, decodeBlock } from "../../modules/coap/block.js";
+import { ContentFormat, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
+import { CoapEndpoint } from "../../modules/coap/endpoint.js";
+import { getOption } from "../../modules/coap/message.js";
+import { UdpTransport } from "../../modules/coap/transport.js";
 import { decodePackageHeader } from "../../modules/fota/package-format.js";
 import { generateKeys, signPackage, type FotaKeys } from "../../tools/fota/package-signer.js";
 import { makeTestImage } from "../../tools/fota/test-image.js";
@@ -100,4 +105,33 @@ export function registrations(rig: FotaRig): number {
 /** The fota-result events of the rig's device. */
 export function results(rig: FotaRig): Extract<ServerEvent, { type: "fota-result" }>[] {
   return rig.events.filter((event): event is Extract<ServerEvent, { type: "fota-result" }> => event.type === "fota-result" && event.endpoint === rig.endpoint);
+}
+
+/**
+ * A plain CoAP server in Node serving one package at /fw with Block2 (the
+ * CoAP layer slices it) and counting the bytes it sends, resumes included.
+ */
+export async function servePackage(bytes: Uint8Array): Promise<{ readonly uri: string; bytesServed(): number; close(): void }> {
+  const platform = createNodePlatform({ stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "fota-file-")), logLevel: "warn" });
+  const transport = new UdpTransport(platform.net);
+  const endpoint = new CoapEndpoint({ transport, time: platform.time, random: platform.random });
+  let served = 0;
+  endpoint.setHandler((exchange) => {
+    if (exchange.request.path.join("/") !== "fw") return exchange.respond({ code: ResponseCode.NotFound });
+    const block = getOption(exchange.request.message, OptionNumber.Block2);
+    const decoded = block ? decodeBlock(block) : undefined;
+    const size = decoded ? blockSize(decoded.szx) : bytes.length;
+    const start = decoded ? decoded.num * size : 0;
+    served += Math.max(0, Math.min(size, bytes.length - start));
+    exchange.respond({ code: ResponseCode.Content, payload: bytes, contentFormat: ContentFormat.OctetStream, options: [{ number: OptionNumber.ETag, value: new Uint8Array([7, 7, 7, 7]) }] });
+  });
+  while (!transport.localPort) await new Promise((resolve) => setTimeout(resolve, 2));
+  return {
+    uri: `coap://127.0.0.1:${transport.localPort}/fw`,
+    bytesServed: () => served,
+    close: () => {
+      endpoint.close();
+      platform.close();
+    },
+  };
 }
