@@ -15,6 +15,8 @@ import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { BUILD_ROOT, FirmwareHost } from "../../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../../hal/host/node/node-platform.js";
+import { generateKeys, signPackage } from "../../tools/fota/package-signer.js";
+import { makeTestImage } from "../../tools/fota/test-image.js";
 import { startHttpApi } from "../../tools/dev-server/http-api.js";
 import { LwM2mDevServer } from "../../tools/dev-server/server.js";
 
@@ -28,6 +30,9 @@ if (!HAVE_CHROMIUM) {
 const inChromium = HAVE_CHROMIUM ? describe : describe.skip;
 
 const ENDPOINT = "web-demo";
+/** The key the firmware checks packages with, and the package the page uploads. */
+const KEYS = generateKeys();
+const NEW_VERSION = "9.9.1";
 const REPO_ROOT = path.resolve(BUILD_ROOT, "..");
 const ARTIFACTS = path.join(REPO_ROOT, "test-artifacts");
 
@@ -126,7 +131,7 @@ inChromium("the web console in Chromium against the demo firmware", () => {
     await page.waitForSelector("body[data-ready=true]");
     host = new FirmwareHost({
       stateDir: path.join(stateDir, "device"),
-      config: { server: `coap://127.0.0.1:${server.port}`, endpoint: ENDPOINT, reportInterval: "3000", lifetime: "60" },
+      config: { server: `coap://127.0.0.1:${server.port}`, endpoint: ENDPOINT, reportInterval: "3000", lifetime: "60", fotaPublicKey: KEYS.publicKeyHex },
       writeLine: (line) => void lines.push(line),
     });
     await host.start();
@@ -237,6 +242,23 @@ inChromium("the web console in Chromium against the demo firmware", () => {
     expect(server.commands.list(ENDPOINT).map((command) => command.status)).toContain("success");
   }, 60000);
 
+  test("firmware update: upload a signed package, start a pull job, the progress bar fills and the device runs the new version", async () => {
+    const packageFile = path.join(stateDir, "demo-9.9.1.xfw");
+    fs.writeFileSync(packageFile, signPackage(makeTestImage(24 * 1024 + 5, 7), KEYS.privateKeyPem, { version: NEW_VERSION, name: "demo" }));
+    await page.setInputFiles("#image-file", packageFile);
+    await page.click("#image-upload");
+    await logLine("fota", "image demo-9.9.1.xfw stored").waitFor();
+    await page.selectOption("#fota-image", "demo-9.9.1.xfw");
+    await page.selectOption("#fota-method", "pull");
+    await page.selectOption("#fota-scheme", "coap");
+    await page.click("#fota-start");
+    await page.locator("#fota-status .status-succeeded").waitFor({ timeout: 120000 });
+    await expect(page.locator("#fota-percent").textContent()).resolves.toBe("100%");
+    await expect(page.locator("#fota-status").textContent()).resolves.toContain(`→ ${NEW_VERSION}`);
+    expect(await page.locator("#log li.kind-fota", { hasText: "%" }).count()).toBeGreaterThan(0);
+    await logLine("fota", `demo-9.9.1.xfw: updated, Update Result 1 (success), firmware version ${NEW_VERSION}`).waitFor();
+  }, 150000);
+
   test("a screenshot of the console is kept in test-artifacts/", async () => {
     // Fresh values for the picture.
     await page.click('#tree .instance[data-path="/3/0"] .instance-head button[data-op=read]');
@@ -244,7 +266,7 @@ inChromium("the web console in Chromium against the demo firmware", () => {
     await page.locator('#tree details.object[data-object="1"] summary .name').click(); // closes Server: a shorter picture
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const file = path.join(ARTIFACTS, "web-console.png");
-    await page.screenshot({ path: file, fullPage: true });
+    await page.screenshot({ path: file, fullPage: true, animations: "disabled" });
     expect(fs.statSync(file).size).toBeGreaterThan(10000);
     expect(pageErrors).toEqual([]);
   }, 60000);

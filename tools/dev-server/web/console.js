@@ -1117,7 +1117,7 @@ function showJob(job) {
   status.replaceChildren(
     `${job.image} (${job.method}${job.scheme ? ` ${job.scheme}` : ""}): `,
     h("span", { class: `status-${job.status}` }, job.status),
-    job.deviceState !== undefined ? `, device state ${job.deviceState}` : "",
+    job.deviceState !== undefined ? `, device state ${job.deviceState} (${DEVICE_STATES[job.deviceState] ?? "?"})` : "",
     job.version !== undefined ? `, firmware ${job.previousVersion ?? "?"} → ${job.version}` : "",
     job.detail ? ` — ${job.detail}` : "",
   );
@@ -1125,6 +1125,9 @@ function showJob(job) {
 
 // ------------------------------------------------------------------ live events
 
+/** /5/0/3 State names. */
+const DEVICE_STATES = ["Idle", "Downloading", "Downloaded", "Updating"];
+/** /5/0/5 Update Result names. */
 const UPDATE_RESULTS = ["initial", "success", "not enough flash", "out of RAM", "connection lost", "integrity check failure", "unsupported package type", "invalid URI", "update failed", "unsupported protocol"];
 
 function onEvent(event) {
