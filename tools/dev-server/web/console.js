@@ -3,6 +3,11 @@
 // stream (GET /events).
 
 const LOG_LIMIT = 1000;
+/** Events are taken in batches every FLUSH_MS; of a batch's notifications and Sends at most LOG_PER_FLUSH are logged (all update values and charts). */
+const FLUSH_MS = 50;
+const LOG_PER_FLUSH = 100;
+/** Events waiting beyond this (a flooding client, a hidden tab) are dropped, oldest first, and counted. */
+const MAX_PENDING = 20000;
 const SERIES_LIMIT = 200;
 /** Resource types the chart draws. */
 const NUMERIC_TYPES = ["integer", "unsigned", "float", "time"];
@@ -1130,7 +1135,37 @@ const DEVICE_STATES = ["Idle", "Downloading", "Downloaded", "Updating"];
 /** /5/0/5 Update Result names. */
 const UPDATE_RESULTS = ["initial", "success", "not enough flash", "out of RAM", "connection lost", "integrity check failure", "unsupported package type", "invalid URI", "update failed", "unsupported protocol"];
 
-function onEvent(event) {
+const pending = [];
+let flushTimer;
+let droppedEvents = 0;
+
+function enqueue(event) {
+  pending.push(event);
+  if (pending.length > MAX_PENDING) {
+    pending.shift();
+    droppedEvents++;
+  }
+  flushTimer ??= setTimeout(flush, FLUSH_MS);
+}
+
+function flush() {
+  flushTimer = undefined;
+  const batch = pending.splice(0);
+  const frequent = batch.filter((event) => event.type === "notification" || event.type === "send").length;
+  let unlogged = Math.max(0, frequent - LOG_PER_FLUSH);
+  const skipped = unlogged;
+  for (const event of batch) {
+    const quiet = (event.type === "notification" || event.type === "send") && unlogged > 0;
+    if (quiet) unlogged--;
+    onEvent(event, !quiet);
+  }
+  if (skipped > 0 || droppedEvents > 0) {
+    addLog("flood", undefined, `${skipped} notifications or Sends not logged${droppedEvents ? `, ${droppedEvents} events dropped unseen` : ""} (more than ${LOG_PER_FLUSH} in ${FLUSH_MS} ms)`, true);
+    droppedEvents = 0;
+  }
+}
+
+function onEvent(event, logged = true) {
   switch (event.type) {
     case "registered":
       addLog("registered", event.endpoint, `at ${event.location}, LwM2M ${event.version}, binding ${event.binding}, lifetime ${event.lifetime} s${event.pskIdentity !== undefined ? `, DTLS "${event.pskIdentity}"` : ""}: ${event.objects.join(" ")}`);
@@ -1156,12 +1191,12 @@ function onEvent(event) {
       }
       break;
     case "notification":
-      addLog("notification", event.endpoint, `${event.path}: ${summarize(event.result)}`, !event.result.success);
+      if (logged) addLog("notification", event.endpoint, `${event.path}: ${summarize(event.result)}`, !event.result.success);
       for (const { path, value } of event.result.values ?? []) record(event.endpoint, path, value);
       if (event.endpoint === state.selected) applyResult(event.composite ? undefined : event.path, event.result);
       break;
     case "send":
-      addLog("send", event.endpoint, summarize(event.result), !event.result.success);
+      if (logged) addLog("send", event.endpoint, summarize(event.result), !event.result.success);
       for (const { path, value } of event.result.values ?? []) record(event.endpoint, path, value);
       if (event.endpoint === state.selected) applyResult(undefined, event.result);
       break;
@@ -1217,7 +1252,7 @@ function connectEvents() {
     } catch {
       return;
     }
-    onEvent(event);
+    enqueue(event);
   };
 }
 
