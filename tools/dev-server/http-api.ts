@@ -2,6 +2,7 @@ import http from "node:http";
 import { URL } from "node:url";
 import { routeFota } from "./fota/fota-api.js";
 import { describeCommand, type LwM2mDevServer, type ServerEvent } from "./server.js";
+import { routeWeb } from "./web/web-api.js";
 
 const MAX_BODY = 64 * 1024;
 
@@ -28,6 +29,7 @@ const MAX_BODY = 64 * 1024;
  *   GET    /events                           server-sent events: registrations, notifications, command statuses, bootstraps,
  *                                            firmware updates (fota-progress, fota-job, fota-result)
  *   /images..., /fota, /clients/EP/fota...    firmware images and updates: fota/image-http.ts, fota/fota-api.ts
+ *   GET /, /web/..., /models, composite read/observe    the web console and its routes: web/web-api.ts
  */
 export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0.0.1"): Promise<http.Server> {
   const streams = new Set<http.ServerResponse>();
@@ -100,6 +102,7 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
     request.on("close", () => streams.delete(response));
     return;
   }
+  if (await routeWeb(server, request, response, parts, readJson)) return;
   if (await routeFota(server, request, response, parts, readJson)) return;
   if (parts[0] === "clients" && parts.length === 1) {
     return send(response, 200, server.registry.list().map(summary));
