@@ -13,6 +13,7 @@ import { Method } from "../modules/coap/constants.js";
 import { CoapEndpoint } from "../modules/coap/endpoint.js";
 import { UdpTransport } from "../modules/coap/transport.js";
 import { describeBytecode, measureReleaseBytecode } from "./bytecode-size.js";
+import { describeFotaDownload, measureFotaDownload } from "./fota-download.js";
 import { describeDtls, measureDtls } from "./dtls.js";
 import { describeFixedWork, fixedWorkInNode, fixedWorkInXs } from "./fixed-work.js";
 import { createBenchClient, openBenchServer, READ_FORMATS, TapTransport } from "./lwm2m-scenario.js";
@@ -133,6 +134,8 @@ async function main(): Promise<void> {
   for (const run of [fixedWorkInNode, fixedWorkInXs]) for (const line of describeFixedWork(await run())) process.stdout.write(`${line}\n`);
   // DTLS through the mbedtls binding in XS (needs the DTLS worker: npm run build:worker).
   for (const line of describeDtls(await measureDtls())) process.stdout.write(`${line}\n`);
+  // A 1 MiB firmware download in XS over a 50 ms round trip.
+  for (const line of describeFotaDownload(await measureFotaDownload())) process.stdout.write(`${line}\n`);
   // Release bytecode per module folder (needs the Moddable SDK: MODDABLE).
   if (process.env["MODDABLE"]) process.stderr.write("bench: building the release firmware with mcconfig for the bytecode sizes (the first build takes several minutes)\n");
   const bytecode = await measureReleaseBytecode();

@@ -9,10 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { DEFAULT_FIRMWARE_AREA, FirmwareHost, type FirmwareHostOptions } from "../../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../../hal/host/node/node-platform.js";
-import { blockSize, decodeBlock } from "../../modules/coap/block.js";
+import { blockSize, decodeBlock, encodeBlock } from "../../modules/coap/block.js";
 import { ContentFormat, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
 import { CoapEndpoint } from "../../modules/coap/endpoint.js";
-import { getOption } from "../../modules/coap/message.js";
+import { encodeUint, getOption } from "../../modules/coap/message.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
 import { decodePackageHeader } from "../../modules/fota/package-format.js";
 import { generateKeys, signPackage, type FotaKeys } from "../../tools/fota/package-signer.js";
@@ -111,24 +111,45 @@ export function results(rig: FotaRig): Extract<ServerEvent, { type: "fota-result
  * A plain CoAP server in Node serving one package at /fw with Block2 (the
  * CoAP layer slices it) and counting the bytes it sends, resumes included.
  */
-export async function servePackage(bytes: Uint8Array): Promise<{ readonly uri: string; bytesServed(): number; close(): void }> {
+export async function servePackage(bytes: Uint8Array): Promise<{ readonly uri: string; bytesServed(): number; firstServedAt(): number; lastServedAt(): number; close(): void }> {
   const platform = createNodePlatform({ stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "fota-file-")), logLevel: "warn" });
   const transport = new UdpTransport(platform.net);
   const endpoint = new CoapEndpoint({ transport, time: platform.time, random: platform.random });
   let served = 0;
+  let firstAt = 0;
+  let lastAt = 0;
   endpoint.setHandler((exchange) => {
+    lastAt = performance.now();
+    if (!firstAt) firstAt = lastAt;
     if (exchange.request.path.join("/") !== "fw") return exchange.respond({ code: ResponseCode.NotFound });
+    // Each block is cut here (not by the CoAP layer, which would answer later blocks from its cache), so every byte sent is counted.
     const block = getOption(exchange.request.message, OptionNumber.Block2);
-    const decoded = block ? decodeBlock(block) : undefined;
-    const size = decoded ? blockSize(decoded.szx) : bytes.length;
-    const start = decoded ? decoded.num * size : 0;
-    served += Math.max(0, Math.min(size, bytes.length - start));
-    exchange.respond({ code: ResponseCode.Content, payload: bytes, contentFormat: ContentFormat.OctetStream, options: [{ number: OptionNumber.ETag, value: new Uint8Array([7, 7, 7, 7]) }] });
+    const requested = block ? decodeBlock(block) : undefined;
+    const szx = requested?.szx ?? 6;
+    const size = blockSize(szx);
+    const num = requested?.num ?? 0;
+    const start = num * size;
+    if (start >= bytes.length) return exchange.respond({ code: ResponseCode.BadOption });
+    const payload = bytes.subarray(start, Math.min(start + size, bytes.length));
+    served += payload.length;
+    const more = start + payload.length < bytes.length;
+    exchange.respond({
+      code: ResponseCode.Content,
+      payload,
+      contentFormat: ContentFormat.OctetStream,
+      options: [
+        { number: OptionNumber.ETag, value: new Uint8Array([7, 7, 7, 7]) },
+        { number: OptionNumber.Block2, value: encodeBlock({ num, more, szx }) },
+        { number: OptionNumber.Size2, value: encodeUint(bytes.length) },
+      ],
+    });
   });
   while (!transport.localPort) await new Promise((resolve) => setTimeout(resolve, 2));
   return {
     uri: `coap://127.0.0.1:${transport.localPort}/fw`,
     bytesServed: () => served,
+    firstServedAt: () => firstAt,
+    lastServedAt: () => lastAt,
     close: () => {
       endpoint.close();
       platform.close();
