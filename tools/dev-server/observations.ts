@@ -55,45 +55,56 @@ export class ObservationTable {
     this.forget(key, false);
     if (this.table.size >= MAX_OBSERVATIONS) return Promise.reject(new Error(`${MAX_OBSERVATIONS} observations are held: cancel some first`));
     return new Promise((resolve, reject) => {
-      let first = true;
+      // Settled by the first response made whole, or by a newer notification that superseded its blocks.
+      let settled = false;
       let handle: ObserveHandle | undefined;
       const request = { peer, path, ...(accept !== undefined ? { accept } : {}) };
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        reject(error);
+      };
       const onResponse = (error: CoapError | undefined, response?: CoapMessage) => {
         const current = this.table.get(key);
         const mine = current !== undefined && handle !== undefined && current.handle === handle;
         if (error) {
           if (mine) this.forget(key, false);
-          if (first) reject(error);
-          first = false;
-          return;
+          return fail(error);
         }
         const reply = response!;
-        const isFirst = first;
-        first = false;
-        if (isFirst && getUintOption(reply, OptionNumber.Observe) === undefined && mine) this.forget(key, false);
-        if (!isFirst && !mine) return;
+        // A first response without Observe (an error, or no observe support) ends the observation.
+        if (!settled && getUintOption(reply, OptionNumber.Observe) === undefined && mine) this.forget(key, false);
+        const observation = mine && this.table.get(key) === current ? current : undefined;
+        if (settled && !observation) return;
         // A newer notification supersedes the blocks still being fetched for an older one.
-        current?.followUp?.cancel();
+        observation?.followUp?.cancel();
         let followUp: Cancellable | undefined;
         let finished = false;
+        const kept = () => observation !== undefined && this.table.get(key) === observation;
         followUp = completeBlock2(this.endpoint, request, reply, (blockError, payload) => {
           finished = true;
-          if (mine && current!.followUp === followUp) current!.followUp = undefined;
+          if (observation && observation.followUp === followUp) observation.followUp = undefined;
           if (blockError) {
-            if (blockError.kind === "cancelled") return;
-            if (isFirst) return reject(blockError);
-            return this.callbacks.lost(endpoint, path, blockError);
+            if (blockError.kind === "cancelled" && kept()) return; // superseded: the newer response settles or notifies
+            if (!settled) {
+              if (kept()) this.forget(key, false);
+              return fail(blockError);
+            }
+            if (blockError.kind !== "cancelled") this.callbacks.lost(endpoint, path, blockError);
+            return;
           }
           const whole = { code: reply.code, contentFormat: getUintOption(reply, OptionNumber.ContentFormat), payload: payload! };
-          if (isFirst) resolve(whole);
-          else this.callbacks.notification(endpoint, path, whole);
+          if (!settled) {
+            settled = true;
+            resolve(whole);
+          } else this.callbacks.notification(endpoint, path, whole);
         });
         // Blocks still to fetch: a newer notification or a cancel stops them.
-        if (!finished && mine && this.table.get(key) === current) current.followUp = followUp;
+        if (!finished && kept()) observation!.followUp = followUp;
       };
       handle = this.endpoint.observe(request, onResponse);
-      // An observation refused at once (no exchange free) has already rejected.
-      if (first) this.table.set(key, { endpoint, path, accept, handle, followUp: undefined });
+      // An observation refused at once (no exchange free) has already failed.
+      if (!settled) this.table.set(key, { endpoint, path, accept, handle, followUp: undefined });
     });
   }
 
