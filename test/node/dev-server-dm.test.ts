@@ -277,3 +277,10 @@ describe("defect 6: request validation", () => {
     expect(again.json.error).toContain("cancelled");
   });
 });
+
+describe("strict mode", () => {
+  test("our own clients, block-wise transfers included, broke no rule", () => {
+    const ours = rig.server.violations.violations.filter((violation) => ["dev1", "small1", "dev4"].includes(violation.endpoint ?? ""));
+    expect(ours).toEqual([]);
+  });
+});
