@@ -80,9 +80,10 @@ describe("the demo in XS against the strict development server", () => {
     expect(server.violations.count).toBe(0);
   }, 90000);
 
-  test("an observer of /19/0/0 with Accept 112 gets SenML CBOR, one without Accept opaque, an observer of /19/0 TLV", async () => {
+  test("an observer of /19/0/0 with Accept 112 gets SenML CBOR, one without Accept opaque, an observer of /19/0 with Accept 11542 TLV", async () => {
     const before = notifications.length;
-    await server.observe(ENDPOINT, "/19/0");
+    // Given no Accept, the server would ask for the format the firmware announced (ct=112).
+    await server.observe(ENDPOINT, "/19/0", ContentFormat.LwM2mTlv);
     await server.observe(ENDPOINT, "/19/0/0", ContentFormat.SenmlCbor); // replaces the auto-observation without Accept
     await waitUntil(() => notifications.slice(before).some((n) => n.path === "/19/0") && notifications.slice(before).some((n) => n.path === "/19/0/0" && n.format === ContentFormat.SenmlCbor), "notifications of both observations");
     const fresh = notifications.slice(before);

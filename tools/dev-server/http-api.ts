@@ -1,8 +1,11 @@
 import http from "node:http";
 import { URL } from "node:url";
+import { CommandRefused, hasObject19 } from "./command-delivery.js";
 import { routeFota } from "./fota/fota-api.js";
 import { describeCommand, type LwM2mDevServer, type ServerEvent } from "./server.js";
 import { routeWeb } from "./web/web-api.js";
+import type { ClientRecord } from "./registry.js";
+import { expiryMs } from "./validation.js";
 
 const MAX_BODY = 64 * 1024;
 
@@ -11,16 +14,20 @@ const MAX_BODY = 64 * 1024;
  *
  *   GET    /clients                          registered clients ({endpoint, address, transport: "udp"|"dtls", pskIdentity?, ...})
  *   GET    /clients/EP                       one client with its object links
- *   GET    /clients/EP/read?path=/3/0[&accept=11542]
+ *   GET    /clients/EP/read?path=/3/0[&accept=11542|senml-cbor]   formats by number or name (content-formats.ts);
+ *                                            without accept, the client's format from its registration
  *   GET    /clients/EP/discover?path=/3/0
- *   POST   /clients/EP/write                 {"path":"/3/0/14","value":"+01:00"[,"format":0][,"partial":true]} or {"path","payloadHex","format"}
+ *   POST   /clients/EP/write                 {"path":"/3/0/14","value":"+01:00"[,"format":0|"text"][,"partial":true]} or {"path","payloadHex","format"}
  *   POST   /clients/EP/execute               {"path":"/3/0/4"[,"args":"0='x'"]}
- *   POST   /clients/EP/create                {"path":"/19","payloadHex":"...","format":11542}
+ *   POST   /clients/EP/create                {"path":"/10299"[/ID],"values":{"0":"x","5":[1,2]}[,"format"]} or {"path":"/19","payloadHex":"...","format":11542}
+ *                                            (the result's "location" is the new instance)
  *   DELETE /clients/EP/instance?path=/19/3
- *   POST   /clients/EP/attributes            {"path":"/3/0/9","pmin":5,"pmax":60,"gt":null (clears)}
- *   POST   /clients/EP/observe               {"path":"/3/0/9"}      DELETE /clients/EP/observe?path=/3/0/9
+ *   POST   /clients/EP/attributes            {"path":"/3/0/9","pmin":5,"pmax":60,"gt":null (clears)}   (400 for a bad value or name)
+ *   POST   /clients/EP/observe               {"path":"/3/0/9"[,"format"]}      DELETE /clients/EP/observe?path=/3/0/9
  *   POST   /clients/EP/commands              {"text":"on"|"dataHex":"01ff","expiresInSeconds":3600,"immediate":false}
- *   GET    /commands[?endpoint=EP]           DELETE /commands/ID (cancel a waiting command)
+ *                                            (409 for a client registered without object 19)
+ *   GET    /commands[?endpoint=EP]           DELETE /commands/ID (cancel a waiting command: 404 unknown, 409 not waiting)
+ *   GET    /models, /models/ID               object models: standard and loaded (--models DIR)
  *   GET    /observations
  *   GET    /violations                       rule violations by clients: {count, violations:[{endpoint?, peer, rule, message, at}]}
  *                                            (count keeps counting; the list holds the last 200)
@@ -29,7 +36,7 @@ const MAX_BODY = 64 * 1024;
  *   GET    /events                           server-sent events: registrations, notifications, command statuses, bootstraps,
  *                                            firmware updates (fota-progress, fota-job, fota-result)
  *   /images..., /fota, /clients/EP/fota...    firmware images and updates: fota/image-http.ts, fota/fota-api.ts
- *   GET /, /web/..., /models, composite read/observe    the web console and its routes: web/web-api.ts
+ *   GET /, /web/..., composite read/observe    the web console and its routes: web/web-api.ts
  */
 export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0.0.1"): Promise<http.Server> {
   const streams = new Set<http.ServerResponse>();
@@ -109,7 +116,18 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
   }
   if (parts[0] === "commands") {
     if (parts.length === 1 && method === "GET") return send(response, 200, server.commands.list(query("endpoint")).map(describeCommand));
-    if (parts.length === 2 && method === "DELETE") return send(response, server.cancelCommand(Number(parts[1])) ? 200 : 409, { cancelled: true });
+    if (parts.length === 2 && method === "DELETE") {
+      const command = /^[0-9]+$/.test(parts[1]!) ? server.commands.get(Number(parts[1])) : undefined;
+      if (!command) return send(response, 404, { error: `no command ${parts[1]}` });
+      if (!server.cancelCommand(command.id)) return send(response, 409, { error: `command #${command.id} is ${command.status}: only a waiting command can be cancelled` });
+      return send(response, 200, { cancelled: true });
+    }
+  }
+  if (parts[0] === "models" && method === "GET" && parts.length <= 2) {
+    // Each model with its resources: the web console names the tree with them.
+    if (parts.length === 1) return send(response, 200, server.models.list().map((summary) => ({ ...summary, resources: server.models.object(summary.id)!.resources })));
+    const model = /^[0-9]+$/.test(parts[1]!) ? server.models.object(Number(parts[1])) : undefined;
+    return model ? send(response, 200, model) : send(response, 404, { error: `no object model ${parts[1]}` });
   }
   if (parts[0] === "observations" && method === "GET") return send(response, 200, server.listObservations());
   if (parts[0] === "violations" && parts.length === 1 && method === "GET") return send(response, 200, server.violations);
@@ -124,7 +142,8 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
     }
     const body = method === "POST" ? await readJson(request) : {};
     const path = (query("path") ?? body["path"]) as string | undefined;
-    const format = body["format"] === undefined ? (query("accept") === undefined ? undefined : Number(query("accept"))) : Number(body["format"]);
+    // A number or a name: checked by the server (400 listing the names).
+    const format = (body["format"] ?? query("accept")) as number | string | undefined;
     switch (`${method} ${action}`) {
       case "GET read":
         return send(response, 200, await server.read(endpoint, text(path, "path"), format));
@@ -135,21 +154,22 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
           response,
           200,
           body["payloadHex"] !== undefined
-            ? await server.write(endpoint, text(path, "path"), undefined, { payload: hexBytes(body["payloadHex"]), format: format ?? 42, partial: body["partial"] === true })
+            ? await server.write(endpoint, text(path, "path"), undefined, { payload: hexBytes(body["payloadHex"]), format, partial: body["partial"] === true })
             : await server.write(endpoint, text(path, "path"), body["value"], { ...(format !== undefined ? { format } : {}), partial: body["partial"] === true }),
         );
       case "POST execute":
         return send(response, 200, await server.execute(endpoint, text(path, "path"), typeof body["args"] === "string" ? body["args"] : ""));
-      case "POST create":
-        return send(response, 200, await server.create(endpoint, text(path, "path"), format ?? 11542, hexBytes(body["payloadHex"] ?? "")));
+      case "POST create": {
+        const values = body["values"];
+        if (values !== undefined && (!values || typeof values !== "object" || Array.isArray(values))) throw new Error('"values" must be an object of {resourceId: value}');
+        const content = values !== undefined ? { format, values: values as Record<string, unknown> } : { format, payload: hexBytes(body["payloadHex"] ?? "") };
+        return send(response, 200, await server.create(endpoint, text(path, "path"), content));
+      }
       case "DELETE instance":
         return send(response, 200, await server.delete(endpoint, text(path, "path")));
       case "POST attributes": {
-        const attributes: Record<string, number | null> = {};
-        for (const name of ["pmin", "pmax", "gt", "lt", "st", "epmin", "epmax"]) {
-          if (body[name] === null) attributes[name] = null;
-          else if (body[name] !== undefined) attributes[name] = Number(body[name]);
-        }
+        // Every member but "path" is an attribute: unknown names and bad values are refused (400), never sent.
+        const { path: _path, ...attributes } = body;
         return send(response, 200, await server.writeAttributes(endpoint, text(path, "path"), attributes));
       }
       case "POST observe":
@@ -158,16 +178,21 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
         return send(response, server.cancelObservation(endpoint, text(path, "path")) ? 200 : 404, {});
       case "POST commands": {
         const data = body["dataHex"] !== undefined ? hexBytes(body["dataHex"]) : new TextEncoder().encode(text(body["text"], "text"));
-        const expires = body["expiresInSeconds"] === undefined ? undefined : Number(body["expiresInSeconds"]) * 1000;
-        const command = server.sendCommand(endpoint, data, { ...(expires !== undefined ? { expiresInMs: expires } : {}), immediate: body["immediate"] === true });
-        return send(response, 202, describeCommand(command));
+        const expires = expiryMs(body["expiresInSeconds"]);
+        try {
+          const command = server.sendCommand(endpoint, data, { ...(expires !== undefined ? { expiresInMs: expires } : {}), immediate: body["immediate"] === true });
+          return send(response, 202, describeCommand(command));
+        } catch (error) {
+          if (error instanceof CommandRefused) return send(response, 409, { error: error.message });
+          throw error;
+        }
       }
     }
   }
   send(response, 404, { error: `no route for ${method} ${url.pathname}` });
 }
 
-function summary(record: { endpoint: string; location: readonly string[]; peer: { address: string; port: number }; lifetime: number; binding: string; version: string; registeredAt: number; lastSeen: number; pskIdentity: string | undefined }) {
+function summary(record: ClientRecord) {
   return {
     endpoint: record.endpoint,
     location: `/${record.location.join("/")}`,
@@ -180,5 +205,7 @@ function summary(record: { endpoint: string; location: readonly string[]; peer: 
     version: record.version,
     registeredAt: new Date(record.registeredAt).toISOString(),
     lastSeen: new Date(record.lastSeen).toISOString(),
+    // False when the registration lists no object 19: no auto-observe of /19/0/0, no commands.
+    object19: hasObject19(record.links),
   };
 }

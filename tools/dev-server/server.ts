@@ -1,34 +1,34 @@
 import { EventEmitter } from "node:events";
 import type { Platform } from "../../hal/platform.js";
-import { codeClass, codeString, ContentFormat, Method, OptionNumber, ResponseCode } from "../../modules/coap/constants.js";
-import { CoapEndpoint, type ObserveHandle, type ServerExchange } from "../../modules/coap/endpoint.js";
-import type { CoapError } from "../../modules/coap/errors.js";
-import { getUintOption, toHex, utf8Encode, type CoapMessage } from "../../modules/coap/message.js";
+import { Method, ResponseCode } from "../../modules/coap/constants.js";
+import { CoapEndpoint, type ServerExchange } from "../../modules/coap/endpoint.js";
 import { resolveParameters, type CoapParameters } from "../../modules/coap/params.js";
 import { UdpTransport } from "../../modules/coap/transport.js";
-import { createStandardStore } from "../../modules/lwm2m/client.js";
-import { parseLinks } from "../../modules/lwm2m/content/link-format.js";
-import { formatPath, parsePathString, type LwM2mPath } from "../../modules/lwm2m/path.js";
+import { parsePathString } from "../../modules/lwm2m/path.js";
 import { BootstrapRole, type BootstrapRecord } from "./bootstrap-role.js";
-import { DualTransport, type DevServerDtlsOptions } from "./dtls-endpoint.js";
+import { CommandDelivery, hasObject19, type CommandView } from "./command-delivery.js";
 import { CommandQueue, type Command } from "./commands.js";
-import { decodeResult, encodeWriteValue, type DmResult } from "./dm-payloads.js";
+import { DeviceManagement, type FormatInput } from "./device-management.js";
+import type { DmResult } from "./dm-payloads.js";
+import { DualTransport, type DevServerDtlsOptions } from "./dtls-endpoint.js";
 import type { FotaEvent } from "./fota/events.js";
 import { FotaService, type FotaServiceOptions } from "./fota/fota-service.js";
-import { ClientRegistry, parseLifetime, parseRegisterQuery, type ClientRecord } from "./registry.js";
-import { parseQuery } from "./strict/registration-rules.js";
+import { loadModelDirectory, ObjectModels } from "./models.js";
+import { RegistrationInterface, type GoneReason } from "./registration-interface.js";
+import { ClientRegistry, type ClientRecord } from "./registry.js";
 import { StrictChecker } from "./strict/strict-checker.js";
-import type { Problem, Violation, ViolationReport } from "./strict/violations.js";
+import type { Violation, ViolationReport } from "./strict/violations.js";
 
-export type { DmResult };
+export type { DmResult, FormatInput };
+export { COMMAND_PATH, describeCommand } from "./command-delivery.js";
 
 export type ServerEvent =
-  | { type: "registered"; endpoint: string; location: string; lifetime: number; binding: string; version: string; objects: string[]; pskIdentity?: string }
+  | { type: "registered"; endpoint: string; location: string; lifetime: number; binding: string; version: string; objects: string[]; pskIdentity?: string; object19: boolean; warning?: string }
   | { type: "updated"; endpoint: string }
-  | { type: "deregistered"; endpoint: string; reason: "deregister" | "expired" }
+  | { type: "deregistered"; endpoint: string; reason: GoneReason }
   | { type: "notification"; endpoint: string; path: string; result: DmResult }
   | { type: "send"; endpoint: string; result: DmResult }
-  | { type: "command"; command: ReturnType<typeof describeCommand> }
+  | { type: "command"; command: CommandView }
   | { type: "bootstrap"; record: BootstrapRecord }
   | FotaEvent;
 
@@ -55,14 +55,16 @@ export interface DevServerOptions {
   readonly dtls?: DevServerDtlsOptions;
   /** Firmware updates: hosted images (CoAP /fw/NAME, HTTP /images/NAME), progress, update jobs (fota/). */
   readonly fota?: FotaServiceOptions;
+  /** A directory of OMA DDF object model files (*.xml) for objects outside the standard set (`--models DIR`); read at construction. */
+  readonly modelsDir?: string;
 }
 
-export function describeCommand(command: Command) {
-  return { id: command.id, endpoint: command.endpoint, status: command.status, result: command.result, dataHex: toHex(command.data), createdAt: command.createdAt, expiresAt: command.expiresAt };
+/** What a create takes: a raw payload with its format, or `{resourceId: value}` typed by the object model. */
+export interface CreateContent {
+  readonly format?: FormatInput;
+  readonly payload?: Uint8Array;
+  readonly values?: Record<string, unknown>;
 }
-
-/** The downlink path where Agent Tiny devices take commands: /19/1/0, resource instance 0. */
-export const COMMAND_PATH = Object.freeze({ objectId: 19, instanceId: 1, resourceId: 0, resourceInstanceId: 0 });
 
 /**
  * A development LwM2M server: registration directory, device management of
@@ -75,19 +77,23 @@ export class LwM2mDevServer extends EventEmitter {
   readonly commands = new CommandQueue();
   readonly endpoint: CoapEndpoint;
   readonly fota: FotaService;
+  /** The object models: the standard objects and those loaded with `modelsDir`. */
+  readonly models: ObjectModels;
   private readonly platform: Platform;
-  private readonly definitions = createStandardStore();
-  private readonly observations = new Map<string, ObserveHandle>();
   private readonly expiryTimer: ReturnType<typeof setInterval>;
   private readonly autoObserve: readonly string[];
   private readonly checker: StrictChecker;
   private readonly bootstrapRole: BootstrapRole | undefined;
   private readonly dual: DualTransport | undefined;
+  private readonly registration: RegistrationInterface;
+  private readonly dm: DeviceManagement;
+  private readonly delivery: CommandDelivery;
 
   constructor(options: DevServerOptions) {
     super();
     this.platform = options.platform;
     this.autoObserve = options.autoObserve ?? [];
+    this.models = new ObjectModels(options.modelsDir !== undefined ? loadModelDirectory(options.modelsDir) : []);
     this.checker = new StrictChecker({
       strict: options.strict ?? true,
       time: options.platform.time,
@@ -100,8 +106,35 @@ export class LwM2mDevServer extends EventEmitter {
     const transport = this.checker.wrap(this.dual ?? new UdpTransport(options.platform.net, options.port ?? 5683));
     this.endpoint = new CoapEndpoint({ transport, time: options.platform.time, random: options.platform.random, parameters: options.coap, log: options.platform.log.child("coap") });
     this.endpoint.setHandler((exchange) => this.handle(exchange));
+    const now = () => this.platform.time.wallClockMs();
+    this.dm = new DeviceManagement({
+      endpoint: this.endpoint,
+      registry: this.registry,
+      models: this.models,
+      notification: (endpoint, path, result) => this.emitEvent({ type: "notification", endpoint, path, result }),
+      warn: (message) => this.platform.log.warn(message),
+    });
+    this.delivery = new CommandDelivery({ endpoint: this.endpoint, queue: this.commands, client: (endpoint) => this.registry.get(endpoint), now, changed: (command) => this.emitEvent({ type: "command", command }) });
+    this.registration = new RegistrationInterface({
+      registry: this.registry,
+      checker: this.checker,
+      now,
+      pskIdentityOf: (peer) => this.pskIdentityOf(peer),
+      registered: (record, replaced) => this.registered(record, replaced),
+      updated: (record) => {
+        this.emitEvent({ type: "updated", endpoint: record.endpoint });
+        this.delivery.deliverWaiting(record);
+      },
+      gone: (record, reason) => {
+        this.dm.observations.dropClient(record.endpoint);
+        this.emitEvent({ type: "deregistered", endpoint: record.endpoint, reason });
+      },
+    });
     this.fota = new FotaService(this, options.platform.time, options.fota);
-    this.expiryTimer = setInterval(() => this.expire(), 1000);
+    this.expiryTimer = setInterval(() => {
+      this.registration.expire();
+      this.delivery.expire();
+    }, 1000);
     const bootstrap = options.bootstrap;
     this.bootstrapRole = bootstrap && new BootstrapRole({
       ...bootstrap,
@@ -157,7 +190,7 @@ export class LwM2mDevServer extends EventEmitter {
     this.fota.close();
     // Closing the endpoint ends every exchange, observations included; cancelling them
     // one by one (reactively) would leave an EXCHANGE_LIFETIME timer each, keeping Node alive.
-    this.observations.clear();
+    this.dm.observations.clear();
     this.endpoint.close();
     this.bootstrapRole?.close();
   }
@@ -175,258 +208,118 @@ export class LwM2mDevServer extends EventEmitter {
     this.emit("event", event);
   }
 
-  private now(): number {
-    return this.platform.time.wallClockMs();
-  }
-
-  // ------------------------------------------------------------ registration interface
-
   private handle(exchange: ServerExchange): void {
-    const { method, path, payload, peer } = exchange.request;
-    if (path[0] === "rd") {
-      if (method === Method.POST && path.length === 1) return this.register(exchange);
-      const record = this.registry.byLocation(path);
-      if (!record) return exchange.respond({ code: ResponseCode.NotFound });
-      if (method === Method.POST) return this.update(exchange, record);
-      if (method === Method.DELETE) {
-        this.checker.checkDeregister(exchange.request, peer, record.endpoint);
-        this.registry.remove(record);
-        exchange.respond({ code: ResponseCode.Deleted });
-        this.emitEvent({ type: "deregistered", endpoint: record.endpoint, reason: "deregister" });
-        return;
-      }
-      return exchange.respond({ code: ResponseCode.MethodNotAllowed });
-    }
+    const { method, path, payload, peer, contentFormat } = exchange.request;
+    if (path[0] === "rd") return this.registration.handle(exchange);
     if (path[0] === "fw") return this.fota.serveCoap(exchange);
     if (path[0] === "dp" && method === Method.POST) {
-      const record = this.registry.list().find((candidate) => candidate.peer.address === peer.address && candidate.peer.port === peer.port);
+      // Send (LwM2M 1.1 §6.4.2): SenML naming whole paths; a Block1 Send arrives reassembled.
+      const record = this.clientAt(peer);
       if (!record) return exchange.respond({ code: ResponseCode.Forbidden });
       exchange.respond({ code: ResponseCode.Changed });
-      this.emitEvent({ type: "send", endpoint: record.endpoint, result: this.decode({ objectId: 0 }, ResponseCode.Changed, exchange.request.contentFormat, payload) });
+      this.emitEvent({ type: "send", endpoint: record.endpoint, result: this.decode(undefined, ResponseCode.Changed, contentFormat, payload) });
       return;
     }
     exchange.respond({ code: ResponseCode.NotFound });
   }
 
-  /** In strict mode, answers a request that broke rules with 4.00 and the rules as diagnostic payload. */
-  private refused(exchange: ServerExchange, problems: readonly Problem[]): boolean {
-    if (!this.checker.refuses(problems)) return false;
-    exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode(StrictChecker.diagnostic(problems)) });
-    return true;
-  }
-
-  private register(exchange: ServerExchange): void {
-    const { query, payload, peer, contentFormat } = exchange.request;
-    const params = parseRegisterQuery(query);
-    const problems = this.checker.checkRegister(exchange.request, peer, typeof params === "string" ? undefined : params.endpoint);
-    if (this.refused(exchange, problems)) return;
-    if (typeof params === "string") return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode(params) });
-    if (contentFormat !== undefined && contentFormat !== ContentFormat.LinkFormat) return exchange.respond({ code: ResponseCode.UnsupportedContentFormat });
-    let record: ClientRecord;
-    try {
-      record = this.registry.register(params, peer, payload, this.now(), this.pskIdentityOf(peer));
-    } catch {
-      return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode("bad link-format payload") });
-    }
-    exchange.respond({ code: ResponseCode.Created, locationPath: record.location });
+  private registered(record: ClientRecord, replaced: ClientRecord | undefined): void {
+    // A new registration of the endpoint (a reboot, a new session): its observations are gone on the device.
+    if (replaced) this.dm.observations.dropClient(record.endpoint);
+    const object19 = hasObject19(record.links);
+    const skipped: string[] = [];
     for (const target of this.autoObserve) {
+      if (!object19 && parsePathString(target)?.objectId === 19) {
+        skipped.push(target);
+        continue;
+      }
       this.observe(record.endpoint, target).catch((error: Error) => this.platform.log.warn(`auto-observe ${target} on ${record.endpoint}: ${error.message}`));
     }
-    this.emitEvent({ type: "registered", endpoint: record.endpoint, location: `/${record.location.join("/")}`, lifetime: record.lifetime, binding: record.binding, version: record.version, objects: record.links.map((l) => l.target), ...(record.pskIdentity !== undefined ? { pskIdentity: record.pskIdentity } : {}) });
-    this.deliverWaiting(record);
+    const warning = object19 ? undefined : `client ${record.endpoint} has no object 19 (its registration lists no </19/…>): ${skipped.length ? `auto-observe of ${skipped.join(", ")} and ` : ""}commands (/19/1/0) are unavailable`;
+    if (warning) this.platform.log.warn(warning);
+    this.emitEvent({
+      type: "registered",
+      endpoint: record.endpoint,
+      location: `/${record.location.join("/")}`,
+      lifetime: record.lifetime,
+      binding: record.binding,
+      version: record.version,
+      objects: record.links.map((l) => l.target),
+      ...(record.pskIdentity !== undefined ? { pskIdentity: record.pskIdentity } : {}),
+      object19,
+      ...(warning ? { warning } : {}),
+    });
+    this.delivery.deliverWaiting(record);
   }
 
-  private update(exchange: ServerExchange, record: ClientRecord): void {
-    const { query, payload, peer, contentFormat } = exchange.request;
-    const problems = this.checker.checkUpdate(exchange.request, peer, record.endpoint, record.version);
-    if (this.refused(exchange, problems)) return;
-    if (payload.length && contentFormat !== undefined && contentFormat !== ContentFormat.LinkFormat) return exchange.respond({ code: ResponseCode.UnsupportedContentFormat });
-    let links = record.links;
-    if (payload.length) {
-      try {
-        links = parseLinks(payload);
-      } catch {
-        return exchange.respond({ code: ResponseCode.BadRequest, payload: utf8Encode("bad link-format payload") });
-      }
-    }
-    for (const { name, value } of parseQuery(query)) {
-      const lifetime = name === "lt" ? parseLifetime(value) : undefined;
-      if (lifetime !== undefined) record.lifetime = lifetime;
-      if (name === "b" && value) record.binding = value;
-    }
-    record.links = links;
-    record.peer = peer;
-    record.pskIdentity = this.pskIdentityOf(peer);
-    record.lastSeen = this.now();
-    exchange.respond({ code: ResponseCode.Changed });
-    this.emitEvent({ type: "updated", endpoint: record.endpoint });
-    this.deliverWaiting(record);
+  // ------------------------------------------------------------ device management (device-management.ts)
+
+  /** Decodes a payload for display with the object models; `path` undefined is the root (Send). */
+  decode(path: Parameters<DeviceManagement["decode"]>[0], code: number, format: number | undefined, payload: Uint8Array): DmResult {
+    return this.dm.decode(path, code, format, payload);
   }
 
-  private expire(): void {
-    for (const record of this.registry.expired(this.now())) {
-      this.registry.remove(record);
-      this.emitEvent({ type: "deregistered", endpoint: record.endpoint, reason: "expired" });
-    }
-    for (const command of this.commands.list()) {
-      if (command.status === "waiting" && command.expiresAt <= this.now()) this.setStatus(command, "expired");
-    }
-  }
-
-  // ------------------------------------------------------------ device management
-
-  private client(endpoint: string): ClientRecord {
-    const record = this.registry.get(endpoint);
-    if (!record) throw new Error(`no client "${endpoint}" is registered`);
-    return record;
-  }
-
-  private path(text: string): LwM2mPath {
-    const path = parsePathString(text);
-    if (!path) throw new Error(`"${text}" is not an LwM2M path`);
-    return path;
-  }
-
-  private async dm(endpoint: string, path: LwM2mPath, request: Omit<Parameters<CoapEndpoint["request"]>[0], "peer" | "path">): Promise<DmResult> {
-    const record = this.client(endpoint);
-    const response = await this.endpoint.requestAsync({ ...request, peer: record.peer, path: formatPath(path) });
-    return this.decode(path, response.code, getUintOption(response, OptionNumber.ContentFormat), response.payload);
-  }
-
-  /** Decodes a payload for display: values for TLV, SenML and text, text for link-format. */
-  decode(path: LwM2mPath, code: number, format: number | undefined, payload: Uint8Array): DmResult {
-    return decodeResult(this.definitions, path, code, format, payload);
-  }
-
-  read(endpoint: string, pathText: string, accept?: number): Promise<DmResult> {
-    return this.dm(endpoint, this.path(pathText), { method: Method.GET, ...(accept !== undefined ? { accept } : {}) });
+  /** Read; `accept` a number or a name, by default the client's format (content-formats.ts). */
+  read(endpoint: string, pathText: string, accept?: FormatInput): Promise<DmResult> {
+    return this.dm.read(endpoint, pathText, accept);
   }
 
   discover(endpoint: string, pathText: string): Promise<DmResult> {
-    return this.dm(endpoint, this.path(pathText), { method: Method.GET, accept: ContentFormat.LinkFormat });
+    return this.dm.discover(endpoint, pathText);
   }
 
-  /**
-   * Writes a value. `value` is typed by the object definition (a string for
-   * string resources, a number, a boolean, {hex} for opaque); or pass a raw
-   * payload with its format.
-   */
-  write(endpoint: string, pathText: string, value: unknown, options: { format?: number; partial?: boolean; payload?: Uint8Array } = {}): Promise<DmResult> {
-    const path = this.path(pathText);
-    if (options.payload) return this.dm(endpoint, path, { method: options.partial ? Method.POST : Method.PUT, contentFormat: options.format ?? ContentFormat.OctetStream, payload: options.payload });
-    if (path.resourceId === undefined) throw new Error("give a resource path, or a payload with its format");
-    const definition = this.definitions.get(path.objectId)?.resource(path.resourceId);
-    if (!definition) throw new Error(`resource ${pathText} is not in the standard definitions: give a payload and format`);
-    const { format, payload } = encodeWriteValue(path, definition, value, options.format);
-    return this.dm(endpoint, path, { method: options.partial ? Method.POST : Method.PUT, contentFormat: format, payload });
+  /** Writes a value typed by the object model, or a raw payload with its format. */
+  write(endpoint: string, pathText: string, value: unknown, options: { format?: FormatInput; partial?: boolean; payload?: Uint8Array } = {}): Promise<DmResult> {
+    return this.dm.write(endpoint, pathText, value, options);
   }
 
   execute(endpoint: string, pathText: string, args = ""): Promise<DmResult> {
-    return this.dm(endpoint, this.path(pathText), { method: Method.POST, ...(args ? { payload: utf8Encode(args) } : {}) });
+    return this.dm.execute(endpoint, pathText, args);
   }
 
-  create(endpoint: string, pathText: string, format: number, payload: Uint8Array): Promise<DmResult> {
-    return this.dm(endpoint, this.path(pathText), { method: Method.POST, contentFormat: format, payload });
+  /** Create: `create(ep, "/10299", {values: {"0": "x"}})`, or a raw payload: `create(ep, "/19", format, payload)`. */
+  create(endpoint: string, pathText: string, content: CreateContent | FormatInput, payload?: Uint8Array): Promise<DmResult> {
+    const given = content !== null && typeof content === "object" ? content : { format: content, payload: payload ?? new Uint8Array(0) };
+    return this.dm.create(endpoint, pathText, given);
   }
 
   delete(endpoint: string, pathText: string): Promise<DmResult> {
-    return this.dm(endpoint, this.path(pathText), { method: Method.DELETE });
+    return this.dm.delete(endpoint, pathText);
   }
 
-  writeAttributes(endpoint: string, pathText: string, attributes: Record<string, number | null>): Promise<DmResult> {
-    const query = Object.entries(attributes).map(([name, value]) => (value === null ? name : `${name}=${value}`));
-    return this.dm(endpoint, this.path(pathText), { method: Method.PUT, query });
+  /** Write-Attributes from `{pmin: 5, gt: null, …}`, checked before anything is sent. */
+  writeAttributes(endpoint: string, pathText: string, attributes: Readonly<Record<string, unknown>>): Promise<DmResult> {
+    return this.dm.writeAttributes(endpoint, pathText, attributes);
   }
 
   /** Observes a path; notifications appear as "notification" events. Resolves with the first response. */
-  observe(endpoint: string, pathText: string, accept?: number): Promise<DmResult> {
-    const record = this.client(endpoint);
-    const path = this.path(pathText);
-    const key = `${endpoint} ${formatPath(path)}`;
-    this.observations.get(key)?.cancel(false);
-    return new Promise((resolve, reject) => {
-      let first = true;
-      const handle = this.endpoint.observe({ peer: record.peer, path: formatPath(path), ...(accept !== undefined ? { accept } : {}) }, (error: CoapError | undefined, response?: CoapMessage) => {
-        if (error) {
-          this.observations.delete(key);
-          if (first) reject(error);
-          return;
-        }
-        const result = this.decode(path, response!.code, getUintOption(response!, OptionNumber.ContentFormat), response!.payload);
-        if (first) {
-          first = false;
-          if (getUintOption(response!, OptionNumber.Observe) === undefined) this.observations.delete(key);
-          resolve(result);
-        } else this.emitEvent({ type: "notification", endpoint, path: formatPath(path), result });
-      });
-      this.observations.set(key, handle);
-    });
+  observe(endpoint: string, pathText: string, accept?: FormatInput): Promise<DmResult> {
+    return this.dm.observe(endpoint, pathText, accept);
   }
 
   /** Ends an observation: proactively (GET with Observe=1), or by forgetting it (a rebooted device has). */
   cancelObservation(endpoint: string, pathText: string, proactive = true): boolean {
-    const key = `${endpoint} ${formatPath(this.path(pathText))}`;
-    const handle = this.observations.get(key);
-    if (!handle) return false;
-    this.observations.delete(key);
-    handle.cancel(proactive);
-    return true;
+    return this.dm.cancelObservation(endpoint, pathText, proactive);
   }
 
-  listObservations(): { endpoint: string; path: string }[] {
-    return Array.from(this.observations.keys()).map((key) => {
-      const [endpoint, path] = key.split(" ") as [string, string];
-      return { endpoint, path };
-    });
+  listObservations(): { endpoint: string; path: string; accept?: number }[] {
+    return this.dm.observations.list();
   }
 
-  // ------------------------------------------------------------ downlink commands
+  // ------------------------------------------------------------ downlink commands (command-delivery.ts)
 
   /**
    * Queues a command for /19/1/0. `immediate` sends it now and fails it if
    * the device is not registered; otherwise it waits (status "waiting") until
-   * the device registers or updates, or until it expires.
+   * the device registers or updates, or until it expires. Throws
+   * CommandRefused for a registered client without object 19.
    */
   sendCommand(endpoint: string, data: Uint8Array, options: { expiresInMs?: number; immediate?: boolean } = {}): Command {
-    const command = this.commands.add(endpoint, data, this.now(), options.expiresInMs ?? 24 * 3600 * 1000);
-    this.emitEvent({ type: "command", command: describeCommand(command) });
-    const record = this.registry.get(endpoint);
-    if (record) this.deliver(command, record);
-    else if (options.immediate) this.setStatus(command, "failed", "not registered");
-    return command;
+    return this.delivery.send(endpoint, data, options);
   }
 
+  /** Cancels a waiting command; false when there is no such command or it is no longer waiting. */
   cancelCommand(id: number): boolean {
-    const command = this.commands.get(id);
-    if (!command || command.status !== "waiting") return false;
-    this.setStatus(command, "cancelled");
-    return true;
-  }
-
-  private deliverWaiting(record: ClientRecord): void {
-    for (const command of this.commands.waitingFor(record.endpoint)) this.deliver(command, record);
-  }
-
-  private deliver(command: Command, record: ClientRecord): void {
-    if (command.expiresAt <= this.now()) return this.setStatus(command, "expired");
-    this.setStatus(command, "sent");
-    const request = { peer: record.peer, method: Method.PUT, path: formatPath(COMMAND_PATH), contentFormat: ContentFormat.OctetStream, payload: command.data, onAcknowledged: () => this.setStatus(command, "delivered") };
-    this.endpoint.request(request, (error, response) => {
-      if (error) {
-        if (error.kind === "timeout") {
-          // Unreachable (asleep or gone): back to waiting until the next Update, unless it has expired.
-          this.setStatus(command, command.expiresAt <= this.now() ? "timeout" : "waiting", error.message);
-        } else this.setStatus(command, "failed", error.message);
-        return;
-      }
-      this.setStatus(command, codeClass(response!.code) === 2 ? "success" : "failed", codeString(response!.code));
-    });
-  }
-
-  private setStatus(command: Command, status: Command["status"], result?: string): void {
-    command.status = status;
-    if (result !== undefined) command.result = result;
-    command.updatedAt = this.now();
-    this.emitEvent({ type: "command", command: describeCommand(command) });
+    return this.delivery.cancel(id);
   }
 }

@@ -5,8 +5,6 @@ import { fileURLToPath } from "node:url";
 import { ContentFormat, Method, OptionNumber } from "../../../modules/coap/constants.js";
 import type { ObserveHandle } from "../../../modules/coap/endpoint.js";
 import { getUintOption, utf8Encode, type CoapMessage } from "../../../modules/coap/message.js";
-import { createStandardStore } from "../../../modules/lwm2m/client.js";
-import type { ObjectStore } from "../../../modules/lwm2m/model/object-store.js";
 import { formatPath, parsePathString } from "../../../modules/lwm2m/path.js";
 import { decodeComposite } from "./composite-payload.js";
 import type { LwM2mDevServer, ServerEvent } from "../server.js";
@@ -17,8 +15,6 @@ import type { LwM2mDevServer, ServerEvent } from "../server.js";
  *
  *   GET    /                                 the web console (web/index.html)
  *   GET    /web/NAME                         its assets (console.js, console.css, favicon.svg)
- *   GET    /models                           the object models the server decodes with:
- *                                            [{id, name, version, multiple, mandatory, resources:[{id, name, operations, multiple, mandatory, type, range?, units?}]}]
  *   POST   /clients/EP/composite             Read-Composite: {"paths":["/3/0/13","/1/0/1"][,"format":110|112|"senml-json"|"senml-cbor"]}
  *   POST   /clients/EP/composite-observe     Observe-Composite of those paths (one per endpoint and path set); notifications are
  *                                            "notification" events with "path" the paths joined by "," and "composite": true
@@ -38,7 +34,6 @@ export async function routeWeb(
   if (method === "GET" || method === "HEAD") {
     if (parts.length === 0 || (parts.length === 1 && parts[0] === "index.html")) return serveAsset(response, "index.html", method);
     if (parts[0] === "web" && parts.length === 2) return serveAsset(response, parts[1]!, method);
-    if (parts[0] === "models" && parts.length === 1) return sendJson(response, 200, listModels(server));
     if (parts[0] === "composite-observations" && parts.length === 1) return sendJson(response, 200, compositeObservations(server).list());
   }
   if (parts[0] !== "clients" || parts.length !== 3 || (parts[2] !== "composite" && parts[2] !== "composite-observe")) return false;
@@ -104,19 +99,6 @@ function sendJson(response: http.ServerResponse, status: number, body: unknown):
 
 // ------------------------------------------------------------ models
 
-/** The object store the server decodes with (its standard objects, and any models it loaded); the standard set otherwise. */
-function modelStore(server: LwM2mDevServer): ObjectStore {
-  const store = (server as unknown as { definitions?: unknown }).definitions;
-  return store && typeof (store as ObjectStore).list === "function" ? (store as ObjectStore) : createStandardStore();
-}
-
-export function listModels(server: LwM2mDevServer): unknown[] {
-  return modelStore(server)
-    .list()
-    .map((object) => object.definition)
-    .sort((a, b) => a.id - b.id);
-}
-
 // ------------------------------------------------------------ composite operations
 
 const SENML_NAMES: Readonly<Record<string, number>> = Object.freeze({ "senml-json": ContentFormat.SenmlJson, "senml-cbor": ContentFormat.SenmlCbor });
@@ -143,7 +125,7 @@ function compositeRequest(paths: readonly string[], accept: number) {
 }
 
 function decodeResponse(server: LwM2mDevServer, response: CoapMessage) {
-  return decodeComposite(modelStore(server), response.code, getUintOption(response, OptionNumber.ContentFormat), response.payload);
+  return decodeComposite(server.models.lookup, response.code, getUintOption(response, OptionNumber.ContentFormat), response.payload);
 }
 
 async function readComposite(server: LwM2mDevServer, endpoint: string, paths: readonly string[], accept: number) {
