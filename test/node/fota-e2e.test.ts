@@ -94,3 +94,21 @@ describe("firmware update of the firmware in XS through the development server",
     }
   }, 120000);
 });
+
+describe("an update job whose device reboots mid-download", () => {
+  test("defect: the job followed State only through observations the reboot ended, so it stalled; it observes again after the re-registration and ends in success", async () => {
+    const cut = await openFotaRig("job-reboot", { server: { fota: { stallTimeoutMs: 30000 } } });
+    try {
+      cut.server.fota.store.put("fw-5.0.0", signedPackage(cut.keys, MIB / 2, 50, "5.0.0").package);
+      // Power fails at the 150th storage operation: some 100 KiB into the download.
+      await cut.boot({ powerCutAtOperation: 150 });
+      await waitUntil(() => registrations(cut) >= 1, "the first registration", cut.lines);
+      cut.server.fota.start(cut.endpoint, { image: "fw-5.0.0", method: "pull" });
+      await waitUntil(() => results(cut).length > 0, "the job's outcome", cut.lines, 120000);
+      expect(cut.lines.some((line) => line.includes("[host] power lost"))).toBe(true);
+      expect(results(cut)[0]).toMatchObject({ result: 1, success: true, version: "5.0.0" });
+    } finally {
+      await cut.close();
+    }
+  }, 180000);
+});

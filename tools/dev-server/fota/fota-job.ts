@@ -152,7 +152,27 @@ export class FotaJob {
     } else if (event.type === "registered" && this.status === "updating") {
       this.observationsForgotten = true;
       void this.conclude();
+    } else if (event.type === "registered" && this.status === "transferring") {
+      // The device rebooted mid-download (it resumes by itself): its observations ended with the old registration.
+      void this.observeAgain().catch((error: Error) => this.fail(error.message));
     }
+  }
+
+  /** Observes State and Update Result again after a re-registration, and moves on if the device is already Downloaded. */
+  private async observeAgain(): Promise<void> {
+    const { endpoint } = this.spec;
+    const state = await this.context.observe(endpoint, STATE_PATH);
+    if (this.done) return;
+    if (!state.success) throw new Error(`observe ${STATE_PATH} after the re-registration: ${state.code}`);
+    const result = await this.context.observe(endpoint, RESULT_PATH);
+    if (this.done) return;
+    if (!result.success) throw new Error(`observe ${RESULT_PATH} after the re-registration: ${result.code}`);
+    this.deviceState = integerOf(state, STATE_PATH);
+    this.updateResult = integerOf(result, RESULT_PATH);
+    this.changed();
+    if ((this.updateResult ?? 0) > SUCCESS) return this.fail(`the device reports Update Result ${describeUpdateResult(this.updateResult!)}`, this.updateResult);
+    if (this.deviceState === DOWNLOADED) this.downloadedSinceTransfer = true;
+    this.evaluate();
   }
 
   /** Executes Update for a job waiting in Downloaded (autoUpdate off). */
