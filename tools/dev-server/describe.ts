@@ -27,6 +27,12 @@ export function describeEvent(event: ServerEvent): string {
       const steps = event.record.steps.map((step) => `${step.operation} ${step.path} ${step.code}`).join(", ");
       return `bootstrap of ${event.record.endpoint} ${event.record.status === "finished" ? `done: given ${event.record.serverUri} (ssid ${event.record.shortServerId})` : `failed: ${event.record.reason}`}; ${steps || "no step"}`;
     }
+    case "presence":
+      return `${event.endpoint} is ${event.awake ? "awake" : "sleeping"} (queue mode)${event.waiting ? `; ${event.waiting} request(s) ${event.awake ? "going out" : "wait for its next Update"}` : ""}`;
+    case "dropped": {
+      const kinds = Object.entries(event.byType).map(([type, count]) => `${count} ${type}${count === 1 ? "" : "s"}`).join(", ");
+      return `flood control: ${kinds} from ${event.endpoint} not shown (${event.total} in all; see --event-rate)`;
+    }
     case "fota-progress":
       return `fota ${event.endpoint} ${event.image} (${event.transport}): ${event.total ? Math.floor((100 * event.bytes) / event.total) : 100}% (${event.bytes}/${event.total} B)`;
     case "fota-job": {

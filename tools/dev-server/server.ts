@@ -15,6 +15,8 @@ import { CommandQueue, type Command } from "./commands.js";
 import { decodeResult, encodeWriteValue, type DmResult } from "./dm-payloads.js";
 import type { FotaEvent } from "./fota/events.js";
 import { FotaService, type FotaServiceOptions } from "./fota/fota-service.js";
+import { EventLog, type DroppedEvent, type FloodControlOptions } from "./flood-control.js";
+import { isQueueMode, RequestQueue, type PresenceEvent, type RequestQueueOptions } from "./request-queue.js";
 import { ClientRegistry, parseLifetime, parseRegisterQuery, type ClientRecord } from "./registry.js";
 import { parseQuery } from "./strict/registration-rules.js";
 import { StrictChecker } from "./strict/strict-checker.js";
@@ -30,6 +32,9 @@ export type ServerEvent =
   | { type: "send"; endpoint: string; result: DmResult }
   | { type: "command"; command: ReturnType<typeof describeCommand> }
   | { type: "bootstrap"; record: BootstrapRecord }
+  | PresenceEvent
+  /** Only from `eventLog`: a client's events that flood control did not pass on. */
+  | DroppedEvent
   | FotaEvent;
 
 export interface DevServerOptions {
@@ -50,11 +55,15 @@ export interface DevServerOptions {
    * Also serve as a bootstrap server on this UDP port (0 picks one): clients
    * asking it are provisioned with this server's LwM2M address, NoSec.
    */
-  readonly bootstrap?: { readonly port: number; readonly shortServerId?: number; readonly lifetime?: number; readonly binding?: string };
+  readonly bootstrap?: { readonly port: number; readonly shortServerId?: number; readonly lifetime?: number; readonly binding?: string; /** Host in the server URI it provisions (default 127.0.0.1). */ readonly serverHost?: string };
   /** Also listen for coaps:// (DTLS 1.2 PSK) on this port, with the same handlers and checks. */
   readonly dtls?: DevServerDtlsOptions;
   /** Firmware updates: hosted images (CoAP /fw/NAME, HTTP /images/NAME), progress, update jobs (fota/). */
   readonly fota?: FotaServiceOptions;
+  /** Deadlines of device-management requests, and queue mode (request-queue.ts). */
+  readonly requests?: RequestQueueOptions;
+  /** Flood control of what is printed and kept (flood-control.ts). */
+  readonly events?: FloodControlOptions;
 }
 
 export function describeCommand(command: Command) {
@@ -75,6 +84,10 @@ export class LwM2mDevServer extends EventEmitter {
   readonly commands = new CommandQueue();
   readonly endpoint: CoapEndpoint;
   readonly fota: FotaService;
+  /** Device-management requests in line per client, with their deadlines; queue-mode clients' presence. */
+  readonly requests: RequestQueue;
+  /** The events to print and keep: those of "event", with each client's flood held back and counted. */
+  readonly eventLog: EventLog;
   private readonly platform: Platform;
   private readonly definitions = createStandardStore();
   private readonly observations = new Map<string, ObserveHandle>();
@@ -101,6 +114,8 @@ export class LwM2mDevServer extends EventEmitter {
     this.endpoint = new CoapEndpoint({ transport, time: options.platform.time, random: options.platform.random, parameters: options.coap, log: options.platform.log.child("coap") });
     this.endpoint.setHandler((exchange) => this.handle(exchange));
     this.fota = new FotaService(this, options.platform.time, options.fota);
+    this.requests = new RequestQueue(this, options.platform.time, (endpoint) => isQueueMode(this.registry.get(endpoint)), options.requests);
+    this.eventLog = new EventLog(this, options.platform.time, options.events);
     this.expiryTimer = setInterval(() => this.expire(), 1000);
     const bootstrap = options.bootstrap;
     this.bootstrapRole = bootstrap && new BootstrapRole({
@@ -108,7 +123,7 @@ export class LwM2mDevServer extends EventEmitter {
       platform: options.platform,
       coap: options.coap,
       checker: this.checker,
-      serverUri: () => `coap://127.0.0.1:${this.port}`,
+      serverUri: () => `coap://${bootstrap.serverHost ?? "127.0.0.1"}:${this.port}`,
       onRecord: (record) => this.emitEvent({ type: "bootstrap", record }),
     });
   }
@@ -155,6 +170,8 @@ export class LwM2mDevServer extends EventEmitter {
   close(): void {
     clearInterval(this.expiryTimer);
     this.fota.close();
+    this.requests.close();
+    this.eventLog.close();
     // Closing the endpoint ends every exchange, observations included; cancelling them
     // one by one (reactively) would leave an EXCHANGE_LIFETIME timer each, keeping Node alive.
     this.observations.clear();
@@ -288,8 +305,9 @@ export class LwM2mDevServer extends EventEmitter {
   }
 
   private async dm(endpoint: string, path: LwM2mPath, request: Omit<Parameters<CoapEndpoint["request"]>[0], "peer" | "path">): Promise<DmResult> {
-    const record = this.client(endpoint);
-    const response = await this.endpoint.requestAsync({ ...request, peer: record.peer, path: formatPath(path) });
+    this.client(endpoint);
+    // In line behind the client's other requests, sent when it is awake (queue mode), cancelled at the deadline.
+    const response = await this.requests.run<CoapMessage>(endpoint, (settle) => this.endpoint.request({ ...request, peer: this.client(endpoint).peer, path: formatPath(path) }, settle));
     return this.decode(path, response.code, getUintOption(response, OptionNumber.ContentFormat), response.payload);
   }
 
