@@ -12,7 +12,7 @@ import { addUriQuery, createMessage, getLocationPath, getUriPath, setUintOption,
  */
 export class RawLwM2mClient {
   readonly received: CoapMessage[] = [];
-  onRequest: (request: CoapMessage) => { code: number; payload?: string; contentFormat?: number } | undefined = () => undefined;
+  onRequest: (request: CoapMessage) => { code: number; payload?: string; contentFormat?: number; observe?: number } | undefined = () => undefined;
   private closed = false;
   private readonly socket = dgram.createSocket("udp4");
   private readonly serverPort: number;
@@ -38,9 +38,10 @@ export class RawLwM2mClient {
     });
   }
 
-  /** Answers a request with a piggybacked response (late answers included). */
-  reply(request: CoapMessage, answer: { code: number; payload?: string; contentFormat?: number }): void {
+  /** Answers a request with a piggybacked response (late answers included); `observe` adds the Observe option. */
+  reply(request: CoapMessage, answer: { code: number; payload?: string; contentFormat?: number; observe?: number }): void {
     const reply = createMessage(MessageType.Acknowledgement, answer.code, request.messageId, request.token);
+    if (answer.observe !== undefined) setUintOption(reply, OptionNumber.Observe, answer.observe);
     if (answer.payload !== undefined) {
       setUintOption(reply, OptionNumber.ContentFormat, answer.contentFormat ?? ContentFormat.TextPlain);
       reply.payload = utf8Encode(answer.payload);
@@ -57,6 +58,15 @@ export class RawLwM2mClient {
   /** Requests received for `path` ("/3/0/0"). */
   requestsFor(path: string): CoapMessage[] {
     return this.received.filter((message) => `/${getUriPath(message).join("/")}` === path);
+  }
+
+  /** Sends a NON notification for the observation `request` opened (2.05, text). */
+  notify(request: CoapMessage, sequence: number, payload: string): void {
+    const message = createMessage(MessageType.NonConfirmable, ResponseCode.Content, this.messageId++ & 0xffff, request.token);
+    setUintOption(message, OptionNumber.Observe, sequence);
+    setUintOption(message, OptionNumber.ContentFormat, ContentFormat.TextPlain);
+    message.payload = utf8Encode(payload);
+    if (!this.closed) this.socket.send(encodeMessage(message), this.serverPort, "127.0.0.1");
   }
 
   async register(endpoint: string, options: { binding?: string; lifetime?: number } = {}): Promise<void> {
