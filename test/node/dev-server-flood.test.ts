@@ -79,6 +79,7 @@ describe("defect 10: flood control", () => {
 
     afterAll(() => {
       raw.close();
+      httpServer.closeAllConnections();
       httpServer.close();
       server.close();
       platform.close();

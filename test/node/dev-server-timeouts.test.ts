@@ -54,6 +54,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const raw of clients) raw.close();
+  httpServer.closeAllConnections();
   httpServer.close();
   server.close();
   platform.close();

@@ -3,6 +3,7 @@ import { URL } from "node:url";
 import { routeFota } from "./fota/fota-api.js";
 import { HttpError, readJson, sendJson, statusOf } from "./http-status.js";
 import type { ClientRecord } from "./registry.js";
+import { listenHttp } from "./server-net.js";
 import { isQueueMode, parseTimeoutSeconds } from "./request-queue.js";
 import { describeCommand, type LwM2mDevServer, type ServerEvent } from "./server.js";
 
@@ -51,13 +52,11 @@ export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0
       sendJson(response, status, { error: error.message }, status === 413 ? { connection: "close" } : {});
     });
   });
-  return new Promise((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(port, host, () => {
-      // http:// Package URIs point here.
-      server.fota.httpPort = (httpServer.address() as { port: number }).port;
-      resolve(httpServer);
-    });
+  // A port in use rejects with a BindError that says what to do.
+  return listenHttp(httpServer, port, host).then(() => {
+    // http:// Package URIs point here.
+    server.fota.httpPort = (httpServer.address() as { port: number }).port;
+    return httpServer;
   });
 }
 
