@@ -12,8 +12,10 @@ import os from "node:os";
 import path from "node:path";
 import { createNodePlatform } from "../../hal/host/node/node-platform.js";
 import { ResponseCode } from "../../modules/coap/constants.js";
+import { printEvents } from "../../tools/dev-server/console.js";
 import { describeEvent } from "../../tools/dev-server/describe.js";
 import { EventLog } from "../../tools/dev-server/flood-control.js";
+import { ProgressDisplay } from "../../tools/dev-server/fota/progress-display.js";
 import { startHttpApi } from "../../tools/dev-server/http-api.js";
 import { LwM2mDevServer, type ServerEvent } from "../../tools/dev-server/server.js";
 import { RawLwM2mClient } from "./raw-lwm2m-client.js";
@@ -65,11 +67,14 @@ describe("defect 10: flood control", () => {
     let base = "";
     let raw: RawLwM2mClient;
     const everything: ServerEvent[] = [];
+    /** What the console (npm run dev-server, npm start) prints. */
+    const printed: string[] = [];
 
     beforeAll(async () => {
       // The buckets' clock stands still: exactly the burst passes, whatever the machine's speed.
       server = new LwM2mDevServer({ platform, port: 0, autoObserve: ["/3/0/13"], events: { ratePerSecond: 10, burst: 25, historySize: 100, summaryIntervalMs: 50, now: () => 0 } });
       server.on("event", (event: ServerEvent) => everything.push(event));
+      printEvents(server, new ProgressDisplay({ write: () => true }), (line) => printed.push(line));
       await until(() => server.port > 0, "the CoAP port");
       httpServer = await startHttpApi(server, 0);
       base = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
@@ -119,6 +124,10 @@ describe("defect 10: flood control", () => {
       expect(recent.dropped).toEqual({ noisy: dropped });
       expect(recent.events.length).toBeLessThanOrEqual(100);
       expect(recent.events.filter((kept) => kept.event.type === "notification")).toHaveLength(25);
+      // The console prints the same: the burst, then "flood control" lines with the counts.
+      expect(printed.filter((line) => line.startsWith("notification noisy /3/0/13"))).toHaveLength(25);
+      expect(printed.filter((line) => line.startsWith("flood control: ")).length).toBeGreaterThan(0);
+      expect(printed.find((line) => line.startsWith("flood control: "))).toMatch(/^flood control: \d+ notifications? from noisy not shown \(\d+ in all; see --event-rate\)$/);
     });
   });
 });
