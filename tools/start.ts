@@ -165,6 +165,8 @@ function parse(argv: string[]): StartOptions {
         break;
       case "--dev-server-address":
         options.devServerAddress = parseAddress(value, arg);
+        // The firmware's host network (hal/host/node) is IPv4.
+        if (options.devServerAddress.includes(":")) throw new Error(`--dev-server-address needs an IPv4 address (the firmware on the host speaks IPv4), got "${value}"`);
         break;
       case "--dev-server-port":
         options.devServerPort = port(arg, value);
@@ -290,8 +292,8 @@ async function startDevServer(options: StartOptions): Promise<DevServer> {
   const shown = uriHost(options.devServerAddress);
   const dtlsNote = dtls.dtls ? `, coaps://${shown}:${running.dtlsPort} (DTLS PSK identity "${pskId}")` : "";
   process.stdout.write(`[server] development LwM2M server (strict mode) on coap://${shown}:${running.port}${dtlsNote}${http ? `, HTTP API on http://127.0.0.1:${(http.address() as { port: number }).port}` : ""}; type "help" for its console\n`);
-  const wildcard = options.devServerAddress === "0.0.0.0" || options.devServerAddress === "::";
-  return { server: running, log: platform.log, host: wildcard ? (options.devServerAddress === "::" ? "[::1]" : "127.0.0.1") : shown, port: running.port, dtlsPort: running.dtlsPort, print: (text) => display.line(text), close };
+  const wildcard = options.devServerAddress === "0.0.0.0";
+  return { server: running, log: platform.log, host: wildcard ? "127.0.0.1" : shown, port: running.port, dtlsPort: running.dtlsPort, print: (text) => display.line(text), close };
 }
 
 async function run(): Promise<void> {

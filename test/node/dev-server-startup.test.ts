@@ -109,6 +109,28 @@ describe("defect 8: start-up", () => {
     expect(bad.status).toBe(2);
   });
 
+  test("defect 8: npm start --dev-server-address: the server binds it and the firmware registers there", async () => {
+    const stateDir = temporaryDir();
+    const child = spawn(process.execPath, [START, "--state-dir", stateDir, "--dev-server-address", "127.0.0.2", "--dev-server-port", "0", "--http-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 20000;
+      while (!/\[server\] registered xs-lwm2m-demo/.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(output).toMatch(/\[server\] development LwM2M server \(strict mode\) on coap:\/\/127\.0\.0\.2:\d+/);
+      expect(output).toMatch(/\[server\] registered xs-lwm2m-demo/);
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+    const ipv6 = run([START, "--dev-server-address", "::1"]);
+    expect(ipv6.output).toContain('npm start: --dev-server-address needs an IPv4 address (the firmware on the host speaks IPv4), got "::1"');
+    expect(ipv6.status).toBe(2);
+  }, 40000);
+
   test("defect 8: npm start, npm run dev-server and npm run fota build only when sources are newer than the last build", () => {
     const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
     expect(scripts["start"]).toBe("exec node tools/launch.mjs build/tools/start.js");

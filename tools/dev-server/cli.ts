@@ -58,7 +58,8 @@ const USAGE = `usage: npm run dev-server -- [--address ADDR] [--coap-port N] [--
                          (and coaps:// with --psk) with Block2, and at http://HOST:HTTPPORT/images/NAME
                          with Range
   --max-image-bytes N    largest image taken or served (default 16777216; PUT above it gets 413)
-  --fota-host HOST       the host name devices reach this server at, in Package URIs (default 127.0.0.1)
+  --fota-host HOST       the host name devices reach this server at, in Package URIs (default: --address,
+                         or 127.0.0.1 when that is 0.0.0.0)
   --log LEVEL            the server's own log: error | warn | info | debug | trace (default warn);
                          "log LEVEL" on the console changes it
   --lenient              accept Register/Update requests that break a rule. By default (strict
@@ -242,7 +243,9 @@ async function main(): Promise<void> {
   // The server's sockets bind --address: the one the banner shows.
   const platform = { ...createNodePlatform({ stateDir, logLevel: options.log }), net };
   const host = uriHost(options.address);
-  const bootstrap = options.bootstrapPort === undefined ? {} : { bootstrap: { port: options.bootstrapPort, lifetime: options.bootstrapLifetime, ...(options.address !== "0.0.0.0" && options.address !== "::" ? { serverHost: host } : options.fotaHost ? { serverHost: options.fotaHost } : {}) } };
+  // Bound to every interface, the server has no one address to hand out: --fota-host (or 127.0.0.1) instead.
+  const specific = options.address !== "0.0.0.0" && options.address !== "::";
+  const bootstrap = options.bootstrapPort === undefined ? {} : { bootstrap: { port: options.bootstrapPort, lifetime: options.bootstrapLifetime, ...(specific ? { serverHost: host } : options.fotaHost ? { serverHost: options.fotaHost } : {}) } };
   // Progress of firmware transfers: a bar redrawn in place on a terminal, a line per 10 % elsewhere.
   const display = new ProgressDisplay(process.stdout);
   const say = (line: string) => display.line(`[server] ${line}`);
@@ -251,7 +254,8 @@ async function main(): Promise<void> {
     fota: {
       ...(options.images !== undefined ? { imagesDir: options.images } : {}),
       ...(options.maxImageBytes !== undefined ? { maxImageBytes: options.maxImageBytes } : {}),
-      ...(options.fotaHost !== undefined ? { publicHost: options.fotaHost } : {}),
+      // Package URIs name --fota-host, else the address the server is bound to (unless that is every interface).
+      ...(options.fotaHost !== undefined ? { publicHost: options.fotaHost } : specific ? { publicHost: host } : {}),
     },
   };
   const requests = { requests: { timeoutMs: options.requestTimeoutMs, queueTimeoutMs: options.queueTimeoutMs, awakeMs: options.awakeMs } };

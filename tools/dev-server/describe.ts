@@ -30,7 +30,8 @@ export function describeEvent(event: ServerEvent): string {
     case "presence":
       return `${event.endpoint} is ${event.awake ? "awake" : "sleeping"} (queue mode)${event.waiting ? `; ${event.waiting} request(s) ${event.awake ? "going out" : "wait for its next Update"}` : ""}`;
     case "dropped": {
-      const kinds = Object.entries(event.byType).map(([type, count]) => `${count} ${type}${count === 1 ? "" : "s"}`).join(", ");
+      const names: Record<string, [string, string]> = { notification: ["notification", "notifications"], send: ["Send", "Sends"], updated: ["Update", "Updates"] };
+      const kinds = Object.entries(event.byType).map(([type, count]) => `${count} ${(names[type] ?? [type, type])[count === 1 ? 0 : 1]}`).join(", ");
       return `flood control: ${kinds} from ${event.endpoint} not shown (${event.total} in all; see --event-rate)`;
     }
     case "fota-progress":
