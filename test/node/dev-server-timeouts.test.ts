@@ -121,6 +121,27 @@ describe("defect 7: timeouts", () => {
   });
 });
 
+describe("defect 7: timeouts of Observe", () => {
+  test("defect 7: an Observe to a client that stopped answering is 504 and is not listed", async () => {
+    await client("silent-observe");
+    const observe = await api("POST", "/clients/silent-observe/observe", { path: "/3/0/13" });
+    expect(observe.status).toBe(504);
+    expect((await api("GET", "/observations")).json).not.toContainEqual({ endpoint: "silent-observe", path: "/3/0/13" });
+  });
+
+  test("defect 7: an Observe for a sleeping queue-mode client waits for its next Update", async () => {
+    const raw = await client("sleepy-observe", "UQ");
+    raw.onRequest = () => ({ code: ResponseCode.Content, payload: "42", observe: 1 });
+    await until(async () => (await api("GET", "/clients/sleepy-observe")).json.awake === false, "the client to be shown sleeping");
+    const observe = api("POST", "/clients/sleepy-observe/observe", { path: "/3/0/13" });
+    await until(async () => (await api("GET", "/clients/sleepy-observe")).json.waitingRequests === 1, "the Observe to wait");
+    expect(raw.requestsFor("/3/0/13")).toHaveLength(0);
+    await raw.update();
+    expect(await observe).toMatchObject({ status: 200, json: { code: "2.05", text: "42" } });
+    expect((await api("GET", "/observations")).json).toContainEqual({ endpoint: "sleepy-observe", path: "/3/0/13" });
+  });
+});
+
 describe("defect 6: request bodies", () => {
   test("defect 6: a body over 64 KiB answers 413 instead of dropping the connection", async () => {
     await client("big");

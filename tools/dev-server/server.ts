@@ -358,26 +358,33 @@ export class LwM2mDevServer extends EventEmitter {
 
   /** Observes a path; notifications appear as "notification" events. Resolves with the first response. */
   observe(endpoint: string, pathText: string, accept?: number): Promise<DmResult> {
-    const record = this.client(endpoint);
+    this.client(endpoint);
     const path = this.path(pathText);
     const key = `${endpoint} ${formatPath(path)}`;
     this.observations.get(key)?.cancel(false);
-    return new Promise((resolve, reject) => {
+    // In line with the client's other requests (queue mode: sent when it is awake); at the deadline it is forgotten.
+    return this.requests.run<DmResult>(endpoint, (settle) => {
       let first = true;
-      const handle = this.endpoint.observe({ peer: record.peer, path: formatPath(path), ...(accept !== undefined ? { accept } : {}) }, (error: CoapError | undefined, response?: CoapMessage) => {
+      const handle = this.endpoint.observe({ peer: this.client(endpoint).peer, path: formatPath(path), ...(accept !== undefined ? { accept } : {}) }, (error: CoapError | undefined, response?: CoapMessage) => {
         if (error) {
           this.observations.delete(key);
-          if (first) reject(error);
+          if (first) settle(error);
           return;
         }
         const result = this.decode(path, response!.code, getUintOption(response!, OptionNumber.ContentFormat), response!.payload);
         if (first) {
           first = false;
           if (getUintOption(response!, OptionNumber.Observe) === undefined) this.observations.delete(key);
-          resolve(result);
+          settle(undefined, result);
         } else this.emitEvent({ type: "notification", endpoint, path: formatPath(path), result });
       });
       this.observations.set(key, handle);
+      return {
+        cancel: () => {
+          if (this.observations.get(key) === handle) this.observations.delete(key);
+          handle.cancel(false);
+        },
+      };
     });
   }
 
