@@ -158,6 +158,9 @@ describe("defect 6: request bodies", () => {
     });
     const chunked = await fetch(`${base}/clients/big/write`, { method: "POST", body: stream, duplex: "half", headers: { "content-type": "application/json" } } as RequestInit);
     expect(chunked.status).toBe(413);
+    // The same on the firmware-update routes.
+    const fota = await fetch(`${base}/clients/big/fota`, { method: "POST", body: JSON.stringify({ image: "x".repeat(70 * 1024) }), headers: { "content-type": "application/json" } });
+    expect(fota.status).toBe(413);
     // The server still answers.
     expect((await api("GET", "/clients")).status).toBe(200);
   });
