@@ -89,7 +89,7 @@ function clientLine(server: LwM2mDevServer, endpoint: string): string {
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
-  clients: { usage: "clients", help: "registered clients (queue-mode presence, events dropped by flood control)", min: 0, max: 0, run: ({ server }) => server.registry.list().map((c) => clientLine(server, c.endpoint)).join("\n") || "(none)" },
+  clients: { usage: "clients", help: "registered clients (queue mode: awake or sleeping; events dropped\nby flood control)", min: 0, max: 0, run: ({ server }) => server.registry.list().map((c) => clientLine(server, c.endpoint)).join("\n") || "(none)" },
   read: {
     usage: "read EP PATH [FORMAT] [--timeout S]",
     help: "e.g. read dev1 /3/0 11542",
@@ -129,16 +129,17 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   observe: {
-    usage: "observe EP PATH [FORMAT]",
+    usage: "observe EP PATH [FORMAT] [--timeout S]",
     help: "notifications follow as they come",
+    options: [TIMEOUT],
     min: 2,
     max: 3,
-    run: async (c, [endpoint, target, format]) => show(await c.server.observe(endpoint!, path(target!), format === undefined ? undefined : parseFormat(format))),
+    run: async (c, [endpoint, target, format], options) => show(await dm(c, options, () => c.server.observe(endpoint!, path(target!), format === undefined ? undefined : parseFormat(format)))),
   },
   cancel: { usage: "cancel EP PATH", help: "end an observation", min: 2, max: 2, run: (c, [endpoint, target]) => (c.server.cancelObservation(endpoint!, path(target!)) ? "cancelled" : "no such observation") },
   create: {
     usage: "create EP PATH [RES=VALUE...] [--hex HEX --format F] [--timeout S]",
-    help: "a new instance of /OBJ (the client picks its ID) or /OBJ/INST, e.g. create dev1 /19 0=hello; values by the object's definition (TLV), or a payload as --hex",
+    help: "a new instance of /OBJ (the client picks its ID) or /OBJ/INST, e.g.\ncreate dev1 /19/5 0=hello: values typed by the object's definition\n(sent as TLV; RES/RI=VALUE for one resource instance), or --hex",
     options: ["--hex", "--format", TIMEOUT],
     min: 2,
     max: Infinity,
@@ -224,13 +225,20 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 
 const FOTA_COMMANDS = ["images", "fota", "fota-update", "fota-cancel"];
 
+/** The usage column is as wide as FOTA_USAGE's; a longer usage puts its help on the next line. */
+const USAGE_WIDTH = 32;
+
 export const CONSOLE_USAGE = `Commands on standard input:
 ${Object.values(COMMANDS)
-  .map((command) => `  ${command.usage.padEnd(40)} ${command.help}`.trimEnd())
+  .map((command) => {
+    const help = command.help.replace(/\n/g, `\n${" ".repeat(USAGE_WIDTH + 3)}`);
+    return command.usage.length > USAGE_WIDTH && help ? `  ${command.usage}\n${" ".repeat(USAGE_WIDTH + 3)}${help}` : `  ${command.usage.padEnd(USAGE_WIDTH)} ${help}`.trimEnd();
+  })
   .join("\n")}
 ${FOTA_USAGE}
   help [COMMAND] | quit
-  (--timeout S: that request's deadline in seconds; a queue-mode client's requests wait for its next Update)`;
+  --timeout S: that request's deadline in seconds (default --request-timeout); requests for a
+  sleeping queue-mode client wait for its next Update`;
 
 /** Splits the words after a command into arguments and its options (--name VALUE or --name=VALUE; "--" ends options). */
 function splitOptions(words: readonly string[], allowed: readonly string[]): { args: string[]; options: Map<string, string> } {
@@ -262,7 +270,7 @@ export async function runConsoleLine(ctx: ConsoleOptions, line: string): Promise
   if (name === undefined) return "";
   if (name === "help") {
     const command = words[0] === undefined ? undefined : COMMANDS[words[0]];
-    return command ? `usage: ${command.usage}${command.help ? `\n  ${command.help}` : ""}` : CONSOLE_USAGE;
+    return command ? `usage: ${command.usage}${command.help ? `\n  ${command.help.replace(/\n/g, "\n  ")}` : ""}` : CONSOLE_USAGE;
   }
   if (name === "quit" || name === "exit") {
     ctx.quit();
