@@ -79,6 +79,15 @@ describe("defect 7: timeouts", () => {
     expect(read).toMatchObject({ status: 200, json: { code: "2.05", text: "back" } });
   });
 
+  test("defect 7: the line per client is bounded: past 32 requests waiting or under way, 503 at once", async () => {
+    await client("crowded");
+    const answers = await Promise.all(Array.from({ length: 33 }, (_, n) => api("GET", `/clients/crowded/read?path=/3/0/${n}&timeout=5`)));
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses.filter((status) => status === 503)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 504)).toHaveLength(32);
+    expect(answers.find((answer) => answer.status === 503)!.json.error).toMatch(/32 requests for crowded are already waiting or under way/);
+  });
+
   test("defect 7: a per-request timeout (timeout=S in the query or the body) replaces the default", async () => {
     const raw = await client("late");
     // Answers after 600 ms: later than the server's default (300 ms), within the request's own 10 s.
