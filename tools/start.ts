@@ -11,14 +11,16 @@ import path from "node:path";
 import type { NetFaults } from "../hal/host/faults/faulty-net.js";
 import { BUILD_ROOT, FirmwareHost, WorkerExitedError } from "../hal/host/node/firmware-host.js";
 import { createNodePlatform } from "../hal/host/node/node-platform.js";
-import { isLogLevel } from "../hal/log.js";
+import { isLogLevel, type Logger } from "../hal/log.js";
 import { BOOTSTRAP_MODES } from "../modules/app/firmware-settings.js";
 import type { BootstrapMode } from "../modules/lwm2m/client.js";
 import { parseServerUri } from "../modules/lwm2m/server-uri.js";
-import { describeEvent } from "./dev-server/describe.js";
+import { attachConsole, CONSOLE_USAGE, printEvents } from "./dev-server/console.js";
+import { ProgressDisplay } from "./dev-server/fota/progress-display.js";
 import { modemConfig, openModemLine, parseModemKind, type ModemOptions } from "./start-modem.js";
 import { startHttpApi } from "./dev-server/http-api.js";
 import { LwM2mDevServer, type ServerEvent } from "./dev-server/server.js";
+import { DEFAULT_ADDRESS, parseAddress, ServerNet, uriHost } from "./dev-server/server-net.js";
 
 const USAGE = `usage: npm start -- [options] [name=value ...]
 
@@ -52,6 +54,8 @@ const USAGE = `usage: npm start -- [options] [name=value ...]
   --modem-apn A               SIM900A APN (default CMNET)
   --modem-baud N              serial speed (default 115200; BC95 9600)
   --report-interval MS        time between reports (default 5000)
+  --dev-server-address ADDR   address the development server binds (default 127.0.0.1;
+                              0.0.0.0 lets other devices reach it too)
   --dev-server-port N         CoAP port of the development server (default 5683; 0 picks one)
   --dev-server-dtls-port N    its coaps:// port with --psk-id/--psk (default 5684; 0 picks one)
   --http-port N               its HTTP/JSON API (default 8080; 0 turns it off)
@@ -61,7 +65,13 @@ const USAGE = `usage: npm start -- [options] [name=value ...]
   --net-loss P, --net-duplicate P, --net-reorder P, --net-delay MIN-MAX, --seed N
                               faults on the firmware's UDP traffic (probabilities 0..1)
   name=value                  any other configuration value, read through mc/config
-  --help                      this text`;
+  --help                      this text
+
+A port of the development server in use ends the run with a message and status 1; a bad
+option with status 2. With the development server, its console takes commands on standard
+input (as npm run dev-server does; "quit" stops as Ctrl-C does):
+
+${CONSOLE_USAGE}`;
 
 /** How long Ctrl-C waits for the firmware to stop (it deregisters) before the runner gives up. */
 const STOP_TIMEOUT_MS = 5000;
@@ -69,7 +79,7 @@ const STOP_TIMEOUT_MS = 5000;
 const SAME_SIGNAL_MS = 500;
 
 const VALUE_FLAGS: readonly string[] = Object.freeze([
-  "--server", "--bootstrap", "--bootstrap-mode", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-port", "--dev-server-dtls-port", "--http-port",
+  "--server", "--bootstrap", "--bootstrap-mode", "--endpoint", "--lifetime", "--binding", "--psk-id", "--psk", "--report-interval", "--dev-server-address", "--dev-server-port", "--dev-server-dtls-port", "--http-port",
   "--log", "--state-dir", "--net-loss", "--net-duplicate", "--net-reorder", "--net-delay", "--seed",
   "--modem", "--serial", "--modem-ssid", "--modem-password", "--modem-apn", "--modem-baud",
 ]);
@@ -77,6 +87,7 @@ const VALUE_FLAGS: readonly string[] = Object.freeze([
 interface StartOptions {
   config: Record<string, string>;
   stateDir: string;
+  devServerAddress: string;
   devServerPort: number;
   devServerDtlsPort: number;
   httpPort: number;
@@ -85,7 +96,7 @@ interface StartOptions {
 }
 
 function parse(argv: string[]): StartOptions {
-  const options: StartOptions = { config: {}, stateDir: path.resolve(".xs-run", "state"), devServerPort: 5683, devServerDtlsPort: 5684, httpPort: 8080, faults: {} };
+  const options: StartOptions = { config: {}, stateDir: path.resolve(".xs-run", "state"), devServerAddress: DEFAULT_ADDRESS, devServerPort: 5683, devServerDtlsPort: 5684, httpPort: 8080, faults: {} };
   const modem: { -readonly [K in keyof ModemOptions]?: ModemOptions[K] } = {};
   const probability = (flag: string, text: string): number => {
     const value = Number(text);
@@ -151,6 +162,11 @@ function parse(argv: string[]): StartOptions {
         break;
       case "--report-interval":
         options.config["reportInterval"] = positive(arg, value, 100);
+        break;
+      case "--dev-server-address":
+        options.devServerAddress = parseAddress(value, arg);
+        // The firmware's host network (hal/host/node) is IPv4.
+        if (options.devServerAddress.includes(":")) throw new Error(`--dev-server-address needs an IPv4 address (the firmware on the host speaks IPv4), got "${value}"`);
         break;
       case "--dev-server-port":
         options.devServerPort = port(arg, value);
@@ -218,58 +234,66 @@ function parse(argv: string[]): StartOptions {
   return options;
 }
 
+interface DevServer {
+  readonly server: LwM2mDevServer;
+  readonly log: Logger;
+  /** The address the firmware is given (loopback when the server binds every interface). */
+  readonly host: string;
+  readonly port: number;
+  readonly dtlsPort: number;
+  /** Prints a console line (ending a progress bar left open). */
+  print(text: string): void;
+  close(): void;
+}
+
 /** The development server inside `npm start`: it observes /19/0/0 on registration and sends a command every 7 s. */
-async function startDevServer(options: StartOptions): Promise<{ port: number; dtlsPort: number; close: () => void }> {
+async function startDevServer(options: StartOptions): Promise<DevServer> {
   const stateDir = path.join(options.stateDir, "dev-server");
   fs.mkdirSync(stateDir, { recursive: true });
-  const platform = createNodePlatform({ stateDir, logLevel: "warn" });
+  const hint = (port: number) => (port === options.devServerPort ? "pick another with --dev-server-port N (0 picks a free one)" : "pick another with --dev-server-dtls-port N (0 picks a free one)");
+  const net = new ServerNet(options.devServerAddress, hint);
+  // The server's sockets bind the address the banner shows.
+  const platform = { ...createNodePlatform({ stateDir, logLevel: "warn" }), net };
   const pskId = options.config["pskId"];
   const psk = options.config["psk"];
   // With PSK credentials the firmware goes over DTLS: the server knows that one identity and key.
   const dtls = pskId !== undefined && psk !== undefined
     ? { dtls: { port: options.devServerDtlsPort, psk: new Map([[pskId, Uint8Array.from(Buffer.from(psk, "hex"))]]) } }
     : {};
-  let server: LwM2mDevServer;
+  let server: LwM2mDevServer | undefined;
+  let http: http.Server | undefined;
+  let commandTimer: ReturnType<typeof setInterval> | undefined;
+  const close = () => {
+    clearInterval(commandTimer);
+    http?.close();
+    server?.close();
+    platform.close();
+  };
   try {
     server = new LwM2mDevServer({ platform, port: options.devServerPort, autoObserve: ["/19/0/0"], ...dtls });
+    // A port in use fails here, with a message naming the option to change.
+    await net.bound();
+    if (options.httpPort) http = await startHttpApi(server, options.httpPort);
   } catch (error) {
-    platform.close();
+    close();
     throw error;
   }
-  let commandTimer: ReturnType<typeof setInterval> | undefined;
+  const running = server;
   let commands = 0;
-  server.on("event", (event: ServerEvent) => {
-    if (event.type === "command" && event.command.status !== "success" && event.command.status !== "waiting") return;
-    process.stdout.write(`[server] ${describeEvent(event)}\n`);
-    if (event.type === "registered") {
-      const endpoint = event.endpoint;
-      clearInterval(commandTimer);
-      commandTimer = setInterval(() => server.sendCommand(endpoint, new TextEncoder().encode(`led ${++commands % 2 ? "on" : "off"}`), { expiresInMs: 60000 }), 7000);
-    }
+  running.on("event", (event: ServerEvent) => {
+    if (event.type !== "registered") return;
+    const endpoint = event.endpoint;
+    clearInterval(commandTimer);
+    commandTimer = setInterval(() => running.sendCommand(endpoint, new TextEncoder().encode(`led ${++commands % 2 ? "on" : "off"}`), { expiresInMs: 60000 }), 7000);
   });
-  const deadline = Date.now() + 2000;
-  while ((!server.port || (dtls.dtls && !server.dtlsPort)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-  if (!server.port) throw new Error(`the development server could not bind UDP port ${options.devServerPort}`);
-  if (dtls.dtls && !server.dtlsPort) throw new Error(`the development server could not bind UDP port ${options.devServerDtlsPort} for coaps://`);
-  let http: http.Server | undefined;
-  if (options.httpPort) {
-    http = await startHttpApi(server, options.httpPort).catch((error: Error) => {
-      process.stdout.write(`[server] HTTP API not started (${error.message}); use --http-port to pick another port\n`);
-      return undefined;
-    });
-  }
-  const dtlsNote = dtls.dtls ? `, coaps://127.0.0.1:${server.dtlsPort} (DTLS PSK identity "${pskId}")` : "";
-  process.stdout.write(`[server] development LwM2M server (strict mode) on coap://127.0.0.1:${server.port}${dtlsNote}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""}\n`);
-  return {
-    port: server.port,
-    dtlsPort: server.dtlsPort,
-    close: () => {
-      clearInterval(commandTimer);
-      http?.close();
-      server.close();
-      platform.close();
-    },
-  };
+  // What is printed goes through flood control (server.eventLog); of command statuses only success and waiting.
+  const display = new ProgressDisplay(process.stdout);
+  printEvents(running, display, (line) => display.line(`[server] ${line}`), (event) => event.type !== "command" || event.command.status === "success" || event.command.status === "waiting");
+  const shown = uriHost(options.devServerAddress);
+  const dtlsNote = dtls.dtls ? `, coaps://${shown}:${running.dtlsPort} (DTLS PSK identity "${pskId}")` : "";
+  process.stdout.write(`[server] development LwM2M server (strict mode) on coap://${shown}:${running.port}${dtlsNote}${http ? `, HTTP API on http://127.0.0.1:${(http.address() as { port: number }).port}` : ""}; type "help" for its console\n`);
+  const wildcard = options.devServerAddress === "0.0.0.0";
+  return { server: running, log: platform.log, host: wildcard ? "127.0.0.1" : shown, port: running.port, dtlsPort: running.dtlsPort, print: (text) => display.line(text), close };
 }
 
 async function run(): Promise<void> {
@@ -280,7 +304,7 @@ async function run(): Promise<void> {
     process.stderr.write(`npm start: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);
   }
-  let devServer: { port: number; dtlsPort: number; close: () => void } | undefined;
+  let devServer: DevServer | undefined;
   // In client-initiated mode the bootstrap server names the LwM2M server: no development server is needed.
   if (!options.config["server"] && options.config["bootstrapMode"] !== "client-initiated") {
     try {
@@ -289,7 +313,7 @@ async function run(): Promise<void> {
       process.stderr.write(`npm start: ${(error as Error).message}\n`);
       process.exit(1);
     }
-    options.config["server"] = devServer.dtlsPort ? `coaps://127.0.0.1:${devServer.dtlsPort}` : `coap://127.0.0.1:${devServer.port}`;
+    options.config["server"] = devServer.dtlsPort ? `coaps://${devServer.host}:${devServer.dtlsPort}` : `coap://${devServer.host}:${devServer.port}`;
   }
   let modemLine: { serialPath: string; close: () => Promise<void> } | undefined;
   if (options.modem) {
@@ -333,9 +357,10 @@ async function run(): Promise<void> {
   });
   process.stdout.write(`[host] running the firmware in XS (xsnap-worker) from ${path.relative(process.cwd(), BUILD_ROOT) || "."}; state in ${options.stateDir}; Ctrl-C stops\n`);
   let firstSignalAt = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: NodeJS.Signals | "quit") => {
     if (ending) return;
     if (stopping) {
+      if (signal === "quit") return;
       // npm passes the signals it gets on to its child: when the child is this process, one Ctrl-C arrives twice.
       if (Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
       end(128 + (os.constants.signals[signal] ?? 0), `[host] ${signal} again: exiting without waiting for the firmware to stop`);
@@ -343,7 +368,7 @@ async function run(): Promise<void> {
     }
     stopping = true;
     firstSignalAt = Date.now();
-    process.stdout.write(`[host] ${signal}: stopping the firmware (it deregisters); Ctrl-C again exits at once\n`);
+    process.stdout.write(`[host] ${signal}: stopping the firmware (it deregisters); Ctrl-C ${signal === "quit" ? "" : "again "}exits at once\n`);
     void host.stop(STOP_TIMEOUT_MS).then((outcome) => {
       if (outcome.kind === "stopped") end(0);
       else if (outcome.kind === "timed-out") end(1, `[host] the firmware did not finish stopping (deregistering) within ${STOP_TIMEOUT_MS / 1000} s; exiting`);
@@ -352,6 +377,8 @@ async function run(): Promise<void> {
     });
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+  // The development server's console on standard input, as in npm run dev-server; "quit" stops as Ctrl-C does.
+  if (devServer) attachConsole({ server: devServer.server, log: devServer.log, quit: () => onSignal("quit") }, devServer.print);
   try {
     await host.start();
   } catch (error) {

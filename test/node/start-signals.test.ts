@@ -101,6 +101,9 @@ describe("npm start: Ctrl-C and the XS worker", () => {
     const script = (JSON.parse(fs.readFileSync(path.join(BUILD_ROOT, "..", "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
     fs.writeFileSync(path.join(packageDir, "package.json"), JSON.stringify({ name: "start-under-npm", version: "1.0.0", private: true, scripts: { build: "true", start: script } }));
     fs.symlinkSync(BUILD_ROOT, path.join(packageDir, "build"));
+    // The start script runs the built program through tools/launch.mjs (which builds only when sources changed: none here).
+    fs.mkdirSync(path.join(packageDir, "tools"));
+    fs.copyFileSync(path.join(BUILD_ROOT, "..", "tools", "launch.mjs"), path.join(packageDir, "tools", "launch.mjs"));
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
     const run = startGroup("npm", ["start", "--", ...devServerArgs(path.join(packageDir, "state"))], { cwd: packageDir, env });
     await run.waitFor(/\[server\] registered xs-lwm2m-demo/);

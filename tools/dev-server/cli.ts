@@ -6,20 +6,23 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { createNodePlatform } from "../../hal/host/node/node-platform.js";
-import { isLogLevel } from "../../hal/log.js";
+import { isLogLevel, type LogLevel } from "../../hal/log.js";
 import { parsePathString } from "../../modules/lwm2m/path.js";
-import { startHttpApi } from "./http-api.js";
-import { describeEvent, show } from "./describe.js";
+import { attachConsole, CONSOLE_USAGE, printEvents } from "./console.js";
 import { parsePskSpec } from "./dtls-endpoint.js";
-import { fotaCommand, FOTA_USAGE } from "./fota/fota-cli.js";
+import { DEFAULT_EVENT_RATE } from "./flood-control.js";
 import { ProgressDisplay } from "./fota/progress-display.js";
-import { LwM2mDevServer, type ServerEvent } from "./server.js";
+import { startHttpApi } from "./http-api.js";
+import { DEFAULT_AWAKE_MS, DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, parseTimeoutSeconds } from "./request-queue.js";
+import { LwM2mDevServer } from "./server.js";
+import { DEFAULT_ADDRESS, parseAddress, ServerNet, uriHost } from "./server-net.js";
 
-const USAGE = `usage: npm run dev-server -- [--coap-port N] [--dtls-port N] [--psk IDENTITY:HEX ...] [--bootstrap-port N] [--http-port N] [--auto-observe PATH|none] [--images DIR] [--fota-host HOST] [--log LEVEL] [--lenient]
+const USAGE = `usage: npm run dev-server -- [--address ADDR] [--coap-port N] [--dtls-port N] [--psk IDENTITY:HEX ...] [--bootstrap-port N] [--http-port N] [--http-address ADDR] [--auto-observe PATH|none] [--request-timeout S] [--queue-timeout S] [--awake-time S] [--event-rate N] [--images DIR] [--fota-host HOST] [--log LEVEL] [--lenient]
 
-  --coap-port N          UDP port for CoAP (default 5683)
+  --address ADDR         address the CoAP, coaps:// and bootstrap sockets bind, and the banner shows
+                         (default ${DEFAULT_ADDRESS}: this machine only; 0.0.0.0 for every interface)
+  --coap-port N          UDP port for CoAP (default 5683; 0 picks one)
   --psk IDENTITY:HEX     a DTLS PSK client: its identity (text; the key is after the last ":") and key
                          (1 to 64 bytes as hex pairs), e.g. --psk dev1:73656372657431; repeatable.
                          Any --psk turns on the coaps:// endpoint. Keys are never printed.
@@ -35,100 +38,189 @@ const USAGE = `usage: npm run dev-server -- [--coap-port N] [--dtls-port N] [--p
                          binding U), Bootstrap-Finish. Writes are SenML CBOR or SenML JSON when
                          the client asks with pct, else TLV. Listed by "bootstraps" and GET /bootstraps.
   --bootstrap-lifetime S lifetime the bootstrap role provisions (default 300)
-  --http-port N          HTTP/JSON API port on 127.0.0.1 (default 8080; 0 turns it off)
+  --http-port N          HTTP/JSON API port (default 8080; 0 turns it off)
+  --http-address ADDR    address the HTTP API binds (default ${DEFAULT_ADDRESS})
   --auto-observe PATH    observe PATH on every client as it registers (default /19/0/0,
                          where Agent Tiny devices report; repeatable; "none" turns it off)
+  --request-timeout S    deadline of a device-management request, its wait behind the client's
+                         earlier requests included (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}); then it is cancelled and the
+                         HTTP API answers 504. A request can give its own (timeout=S, --timeout S)
+  --queue-timeout S      deadline of a request made while a queue-mode client sleeps: it waits for
+                         the client's next Update (default ${DEFAULT_QUEUE_TIMEOUT_MS / 1000})
+  --awake-time S         a queue-mode client is taken to listen this long after it was last heard
+                         from, and to sleep after (default ${DEFAULT_AWAKE_MS / 1000}, CoAP's MAX_TRANSMIT_WAIT)
+  --event-rate N         flood control: a client's notifications, Sends and Updates printed, streamed
+                         on /events and kept, per second (default ${DEFAULT_EVENT_RATE}, bursts of twice that; 0: no
+                         limit). The rest are counted: a "flood control" line a second, "clients",
+                         GET /clients (droppedEvents) and GET /events/recent show the counts
   --images DIR           firmware images to host (files in DIR; PUT /images/NAME writes there); without
                          it uploaded images are kept in memory. Each is served at coap://HOST:PORT/fw/NAME
                          (and coaps:// with --psk) with Block2, and at http://HOST:HTTPPORT/images/NAME
                          with Range
   --max-image-bytes N    largest image taken or served (default 16777216; PUT above it gets 413)
-  --fota-host HOST       the host name devices reach this server at, in Package URIs (default 127.0.0.1)
-  --log LEVEL            error | warn | info | debug | trace (default warn)
+  --fota-host HOST       the host name devices reach this server at, in Package URIs (default: --address,
+                         or 127.0.0.1 when that is 0.0.0.0)
+  --log LEVEL            the server's own log: error | warn | info | debug | trace (default warn);
+                         "log LEVEL" on the console changes it
   --lenient              accept Register/Update requests that break a rule. By default (strict
                          mode) the server checks every message from a client against RFC 7252,
                          RFC 7641, RFC 6690 and the LwM2M TS 1.1, and refuses a Register/Update
                          breaking a rule with 4.00 and the rule as diagnostic. In both modes
                          every violation is logged ("[strict] ..."), counted and listed by
                          "violations" and GET /violations.
+  --help                 this text
 
-Commands on standard input:
-  clients                          registered clients
-  read EP PATH [FORMAT]            e.g. read dev1 /3/0 11542
-  discover EP PATH
-  write EP PATH VALUE              e.g. write dev1 /3/0/14 +02:00
-  exec EP PATH [ARGS]
-  attrs EP PATH name=value...      e.g. attrs dev1 /3/0/9 pmin=5 pmax=60
-  observe EP PATH | cancel EP PATH
-  violations                       rule violations by clients (count and the last ones)
-  bootstraps                       what the bootstrap role did for each client
-  delete EP PATH
-  cmd EP TEXT [EXPIRES_S]          deliver TEXT to /19/1/0 now or when EP is reachable
-  commands                         command statuses
-${FOTA_USAGE}
-  help | quit`;
+A port in use (CoAP, coaps://, bootstrap or HTTP) ends the server with a message and status 1;
+a bad option with status 2.
+
+${CONSOLE_USAGE}`;
 
 interface CliOptions {
+  address: string;
   coapPort: number;
   dtlsPort: number | undefined;
   psk: Map<string, Uint8Array>;
   bootstrapPort: number | undefined;
   bootstrapLifetime: number;
   httpPort: number;
-  log: string;
+  httpAddress: string;
+  log: LogLevel;
   autoObserve: string[];
   strict: boolean;
   images: string | undefined;
   maxImageBytes: number | undefined;
   fotaHost: string | undefined;
+  requestTimeoutMs: number;
+  queueTimeoutMs: number;
+  awakeMs: number;
+  eventRate: number;
 }
 
+/** Options that take no value. */
+const FLAGS: readonly string[] = ["--lenient", "--help", "-h"];
+
 function parse(argv: string[]): CliOptions {
-  const options: CliOptions = { coapPort: 5683, dtlsPort: undefined, psk: new Map(), bootstrapPort: undefined, bootstrapLifetime: 300, httpPort: 8080, log: "warn", autoObserve: [], strict: true, images: undefined, maxImageBytes: undefined, fotaHost: undefined };
+  const options: CliOptions = {
+    address: DEFAULT_ADDRESS,
+    coapPort: 5683,
+    dtlsPort: undefined,
+    psk: new Map(),
+    bootstrapPort: undefined,
+    bootstrapLifetime: 300,
+    httpPort: 8080,
+    httpAddress: DEFAULT_ADDRESS,
+    log: "warn",
+    autoObserve: [],
+    strict: true,
+    images: undefined,
+    maxImageBytes: undefined,
+    fotaHost: undefined,
+    requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    queueTimeoutMs: DEFAULT_QUEUE_TIMEOUT_MS,
+    awakeMs: DEFAULT_AWAKE_MS,
+    eventRate: DEFAULT_EVENT_RATE,
+  };
   let autoObserveGiven = false;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--lenient") {
-      options.strict = false;
+    let arg = argv[i]!;
+    let inline: string | undefined;
+    // --name=value as well as --name value.
+    const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    if (equals > 0) {
+      inline = arg.slice(equals + 1);
+      arg = arg.slice(0, equals);
+    }
+    if (FLAGS.indexOf(arg) >= 0) {
+      if (inline !== undefined) throw new Error(`${arg} takes no value`);
+      if (arg === "--lenient") options.strict = false;
+      else {
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+      }
       continue;
     }
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
-    const value = argv[++i];
+    if (!/^--[a-z]/.test(arg)) throw new Error(`unexpected argument "${arg}" (options start with --)`);
+    const value = inline ?? argv[++i];
+    const known = ["--address", "--coap-port", "--dtls-port", "--psk", "--bootstrap-port", "--bootstrap-lifetime", "--http-port", "--http-address", "--log", "--images", "--fota-host", "--max-image-bytes", "--auto-observe", "--request-timeout", "--queue-timeout", "--awake-time", "--event-rate"];
+    if (known.indexOf(arg) < 0) throw new Error(`unknown option "${arg}"`);
+    if (value === undefined || value === "") throw new Error(`${arg} needs a value`);
     const port = () => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${arg} needs a port number, got "${value ?? ""}"`);
-      return n;
+      if (!/^[0-9]+$/.test(value) || Number(value) > 65535) throw new Error(`${arg} needs a port number, got "${value}"`);
+      return Number(value);
     };
-    if (arg === "--coap-port") options.coapPort = port();
-    else if (arg === "--dtls-port") options.dtlsPort = port();
-    else if (arg === "--psk") {
-      const { identity, key } = parsePskSpec(value ?? "");
-      if (options.psk.has(identity)) throw new Error(`--psk: identity "${identity}" is given twice`);
-      options.psk.set(identity, key);
-    }
-    else if (arg === "--bootstrap-port") options.bootstrapPort = port();
-    else if (arg === "--bootstrap-lifetime") {
-      if (!/^[1-9][0-9]*$/.test(value ?? "")) throw new Error(`--bootstrap-lifetime needs a positive number of seconds, got "${value ?? ""}"`);
-      options.bootstrapLifetime = Number(value);
-    } else if (arg === "--http-port") options.httpPort = port();
-    else if (arg === "--log" && isLogLevel(value)) options.log = value;
-    else if (arg === "--images" && value) options.images = value;
-    else if (arg === "--fota-host" && value) options.fotaHost = value;
-    else if (arg === "--max-image-bytes") {
-      if (!/^[1-9][0-9]*$/.test(value ?? "")) throw new Error(`--max-image-bytes needs a positive number of bytes, got "${value ?? ""}"`);
-      options.maxImageBytes = Number(value);
-    }
-    else if (arg === "--auto-observe" && value) {
-      autoObserveGiven = true;
-      if (value !== "none") {
-        if (!parsePathString(value)) throw new Error(`--auto-observe needs an LwM2M path, got "${value}"`);
-        options.autoObserve.push(value);
+    const positive = () => {
+      if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`${arg} needs a positive whole number, got "${value}"`);
+      return Number(value);
+    };
+    const seconds = () => {
+      try {
+        return parseTimeoutSeconds(value, arg);
+      } catch (error) {
+        throw new Error((error as Error).message);
       }
+    };
+    switch (arg) {
+      case "--address":
+        options.address = parseAddress(value);
+        break;
+      case "--http-address":
+        options.httpAddress = parseAddress(value, arg);
+        break;
+      case "--coap-port":
+        options.coapPort = port();
+        break;
+      case "--dtls-port":
+        options.dtlsPort = port();
+        break;
+      case "--psk": {
+        const { identity, key } = parsePskSpec(value);
+        if (options.psk.has(identity)) throw new Error(`--psk: identity "${identity}" is given twice`);
+        options.psk.set(identity, key);
+        break;
+      }
+      case "--bootstrap-port":
+        options.bootstrapPort = port();
+        break;
+      case "--bootstrap-lifetime":
+        options.bootstrapLifetime = positive();
+        break;
+      case "--http-port":
+        options.httpPort = port();
+        break;
+      case "--log":
+        if (!isLogLevel(value)) throw new Error(`--log needs a level: error, warn, info, debug or trace; got "${value}"`);
+        options.log = value;
+        break;
+      case "--images":
+        options.images = value;
+        break;
+      case "--fota-host":
+        options.fotaHost = value;
+        break;
+      case "--max-image-bytes":
+        options.maxImageBytes = positive();
+        break;
+      case "--auto-observe":
+        autoObserveGiven = true;
+        if (value !== "none") {
+          if (!parsePathString(value)) throw new Error(`--auto-observe needs an LwM2M path, got "${value}"`);
+          options.autoObserve.push(value);
+        }
+        break;
+      case "--request-timeout":
+        options.requestTimeoutMs = seconds();
+        break;
+      case "--queue-timeout":
+        options.queueTimeoutMs = seconds();
+        break;
+      case "--awake-time":
+        options.awakeMs = seconds();
+        break;
+      case "--event-rate":
+        if (!/^[0-9]+$/.test(value)) throw new Error(`--event-rate needs a whole number of events per second (0: no limit), got "${value}"`);
+        options.eventRate = Number(value);
+        break;
     }
-    else throw new Error(`unknown option "${arg}"`);
   }
   if (!autoObserveGiven) options.autoObserve.push("/19/0/0");
   if (options.dtlsPort !== undefined && options.psk.size === 0) throw new Error("--dtls-port needs at least one --psk IDENTITY:HEX");
@@ -137,7 +229,7 @@ function parse(argv: string[]): CliOptions {
 }
 
 async function main(): Promise<void> {
-  let options: ReturnType<typeof parse>;
+  let options: CliOptions;
   try {
     options = parse(process.argv.slice(2));
   } catch (error) {
@@ -145,8 +237,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lwm2m-dev-server-"));
-  const platform = createNodePlatform({ stateDir, logLevel: options.log as never });
-  const bootstrap = options.bootstrapPort === undefined ? {} : { bootstrap: { port: options.bootstrapPort, lifetime: options.bootstrapLifetime } };
+  const hint = (port: number) =>
+    port === options.coapPort ? "pick another with --coap-port N (0 picks a free one)" : port === options.dtlsPort ? "pick another with --dtls-port N (0 picks a free one)" : "pick another with --bootstrap-port N (0 picks a free one)";
+  const net = new ServerNet(options.address, hint);
+  // The server's sockets bind --address: the one the banner shows.
+  const platform = { ...createNodePlatform({ stateDir, logLevel: options.log }), net };
+  const host = uriHost(options.address);
+  // Bound to every interface, the server has no one address to hand out: --fota-host (or 127.0.0.1) instead.
+  const specific = options.address !== "0.0.0.0" && options.address !== "::";
+  const bootstrap = options.bootstrapPort === undefined ? {} : { bootstrap: { port: options.bootstrapPort, lifetime: options.bootstrapLifetime, ...(specific ? { serverHost: host } : options.fotaHost ? { serverHost: options.fotaHost } : {}) } };
   // Progress of firmware transfers: a bar redrawn in place on a terminal, a line per 10 % elsewhere.
   const display = new ProgressDisplay(process.stdout);
   const say = (line: string) => display.line(`[server] ${line}`);
@@ -155,91 +254,43 @@ async function main(): Promise<void> {
     fota: {
       ...(options.images !== undefined ? { imagesDir: options.images } : {}),
       ...(options.maxImageBytes !== undefined ? { maxImageBytes: options.maxImageBytes } : {}),
-      ...(options.fotaHost !== undefined ? { publicHost: options.fotaHost } : {}),
+      // Package URIs name --fota-host, else the address the server is bound to (unless that is every interface).
+      ...(options.fotaHost !== undefined ? { publicHost: options.fotaHost } : specific ? { publicHost: host } : {}),
     },
   };
-  let server: LwM2mDevServer;
+  const requests = { requests: { timeoutMs: options.requestTimeoutMs, queueTimeoutMs: options.queueTimeoutMs, awakeMs: options.awakeMs } };
+  const events = { events: { ratePerSecond: options.eventRate } };
+  let server: LwM2mDevServer | undefined;
+  let http: Awaited<ReturnType<typeof startHttpApi>> | undefined;
+  const cleanUp = () => {
+    http?.close();
+    server?.close();
+    platform.close();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  };
   try {
-    server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict, ...bootstrap, ...dtls, ...fota });
+    server = new LwM2mDevServer({ platform, port: options.coapPort, autoObserve: options.autoObserve, strict: options.strict, ...bootstrap, ...dtls, ...fota, ...requests, ...events });
+    // A port in use fails here, with a message naming the option to change.
+    await net.bound();
+    if (options.httpPort) http = await startHttpApi(server, options.httpPort, options.httpAddress);
   } catch (error) {
     process.stderr.write(`dev-server: ${(error as Error).message}\n`);
-    platform.close();
-    fs.rmSync(stateDir, { recursive: true, force: true });
+    cleanUp();
     process.exit(1);
   }
-  server.on("event", (event: ServerEvent) => (event.type === "fota-progress" ? display.progress(event) : say(describeEvent(event))));
-  while (!server.port || (options.bootstrapPort !== undefined && !server.bootstrapPort) || (options.dtlsPort !== undefined && !server.dtlsPort)) await new Promise((resolve) => setTimeout(resolve, 2));
-  const http = options.httpPort ? await startHttpApi(server, options.httpPort) : undefined;
-  const bootstrapNote = options.bootstrapPort === undefined ? "" : `, bootstrap server on coap://127.0.0.1:${server.bootstrapPort}`;
-  const dtlsNote = options.dtlsPort === undefined ? "" : `, coaps://127.0.0.1:${server.dtlsPort} (DTLS PSK; identities: ${Array.from(options.psk.keys()).map((id) => `"${id}"`).join(", ")})`;
-  say(`LwM2M server on coap://127.0.0.1:${server.port}${dtlsNote}${bootstrapNote}${http ? `, HTTP API on http://127.0.0.1:${options.httpPort}` : ""} (${server.strict ? "strict" : "lenient"} mode); type "help"`);
+  const running = server;
+  printEvents(running, display, say);
+  const bootstrapNote = options.bootstrapPort === undefined ? "" : `, bootstrap server on coap://${host}:${running.bootstrapPort}`;
+  const dtlsNote = options.dtlsPort === undefined ? "" : `, coaps://${host}:${running.dtlsPort} (DTLS PSK; identities: ${Array.from(options.psk.keys()).map((id) => `"${id}"`).join(", ")})`;
+  const httpNote = http ? `, HTTP API on http://${uriHost(options.httpAddress)}:${(http.address() as { port: number }).port}` : "";
+  say(`LwM2M server on coap://${host}:${running.port}${dtlsNote}${bootstrapNote}${httpNote} (${running.strict ? "strict" : "lenient"} mode); type "help"`);
   const stop = () => {
-    http?.close();
-    server.close();
-    platform.close();
-    fs.rmSync(stateDir, { recursive: true, force: true });
+    cleanUp();
     process.exit(0);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  const lines = readline.createInterface({ input: process.stdin });
-  lines.on("line", (line) => {
-    const [command, endpoint, target, ...rest] = line.trim().split(/\s+/);
-    const run = async (): Promise<string> => {
-      switch (command) {
-        case undefined:
-        case "":
-          return "";
-        case "help":
-          return USAGE;
-        case "quit":
-          stop();
-          return "";
-        case "clients":
-          return server.registry.list().map((c) => `${c.endpoint} ${c.peer.address}:${c.peer.port} lt=${c.lifetime} b=${c.binding} ${c.pskIdentity !== undefined ? `dtls(${c.pskIdentity})` : "udp"}`).join("\n") || "(none)";
-        case "violations": {
-          const report = server.violations;
-          return [`${report.count} violation(s)`, ...report.violations.map((v) => `${v.at} ${v.endpoint ?? v.peer}: ${v.rule}: ${v.message}`)].join("\n");
-        }
-        case "bootstraps":
-          return server.bootstraps.map((b) => `${b.at} ${b.endpoint} ${b.peer} ${b.status}${b.reason ? ` (${b.reason})` : ""}: ${b.steps.map((step) => `${step.operation} ${step.path} ${step.code}`).join(", ")}`).join("\n") || "(none)";
-        case "commands":
-          return server.commands.list().map((c) => `#${c.id} ${c.endpoint} ${c.status}${c.result ? ` ${c.result}` : ""}`).join("\n") || "(none)";
-        case "read":
-          return show(await server.read(endpoint!, target!, rest[0] === undefined ? undefined : Number(rest[0])));
-        case "discover":
-          return show(await server.discover(endpoint!, target!));
-        case "write":
-          return show(await server.write(endpoint!, target!, rest.join(" ")));
-        case "exec":
-          return show(await server.execute(endpoint!, target!, rest.join(" ")));
-        case "attrs":
-          return show(await server.writeAttributes(endpoint!, target!, Object.fromEntries(rest.map((pair) => pair.split("=")).map(([k, v]) => [k!, v === undefined ? null : Number(v)]))));
-        case "observe":
-          return show(await server.observe(endpoint!, target!));
-        case "cancel":
-          return server.cancelObservation(endpoint!, target!) ? "cancelled" : "no such observation";
-        case "delete":
-          return show(await server.delete(endpoint!, target!));
-        case "cmd": {
-          const expires = rest.length && /^[0-9]+$/.test(rest[rest.length - 1]!) ? Number(rest.pop()) * 1000 : undefined;
-          const data = new TextEncoder().encode([target, ...rest].join(" "));
-          return `command #${server.sendCommand(endpoint!, data, expires === undefined ? {} : { expiresInMs: expires }).id} queued`;
-        }
-        case "images":
-        case "fota":
-        case "fota-update":
-        case "fota-cancel":
-          return fotaCommand(server, command, [endpoint, target, ...rest].filter((word): word is string => word !== undefined));
-        default:
-          return `unknown command "${command}"; type "help"`;
-      }
-    };
-    run().then(
-      (output) => output && display.line(output),
-      (error: Error) => display.line(`error: ${error.message}`),
-    );
-  });
+  attachConsole({ server: running, log: platform.log, quit: stop }, (text) => display.line(text));
 }
 
 void main();

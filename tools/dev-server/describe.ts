@@ -27,6 +27,13 @@ export function describeEvent(event: ServerEvent): string {
       const steps = event.record.steps.map((step) => `${step.operation} ${step.path} ${step.code}`).join(", ");
       return `bootstrap of ${event.record.endpoint} ${event.record.status === "finished" ? `done: given ${event.record.serverUri} (ssid ${event.record.shortServerId})` : `failed: ${event.record.reason}`}; ${steps || "no step"}`;
     }
+    case "presence":
+      return `${event.endpoint} is ${event.awake ? "awake" : "sleeping"} (queue mode)${event.waiting ? `; ${event.waiting} request(s) ${event.awake ? "going out" : "wait for its next Update"}` : ""}`;
+    case "dropped": {
+      const names: Record<string, [string, string]> = { notification: ["notification", "notifications"], send: ["Send", "Sends"], updated: ["Update", "Updates"] };
+      const kinds = Object.entries(event.byType).map(([type, count]) => `${count} ${(names[type] ?? [type, type])[count === 1 ? 0 : 1]}`).join(", ");
+      return `flood control: ${kinds} from ${event.endpoint} not shown (${event.total} in all; see --event-rate)`;
+    }
     case "fota-progress":
       return `fota ${event.endpoint} ${event.image} (${event.transport}): ${event.total ? Math.floor((100 * event.bytes) / event.total) : 100}% (${event.bytes}/${event.total} B)`;
     case "fota-job": {

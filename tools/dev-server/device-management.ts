@@ -10,11 +10,12 @@ import type { CoapEndpoint } from "../../modules/coap/endpoint.js";
 import { utf8Encode } from "../../modules/coap/message.js";
 import { formatPath, MAX_ID, parsePathString, type LwM2mPath } from "../../modules/lwm2m/path.js";
 import { defaultReadFormat, multiValueFormat, parseFormat } from "./content-formats.js";
-import { dmRequest, type DmRequest } from "./dm-client.js";
+import { startDmRequest, type DmRequest, type DmResponse } from "./dm-client.js";
 import { decodeResult, encodeCreateValues, encodeWriteValue, type DmResult } from "./dm-payloads.js";
 import type { ObjectModels } from "./models.js";
-import { ObservationTable } from "./observations.js";
+import { ObservationTable, type WholeResponse } from "./observations.js";
 import type { ClientRecord, ClientRegistry } from "./registry.js";
+import type { StartRequest } from "./request-queue.js";
 import { attributeQuery } from "./validation.js";
 
 /** A format as the API takes it: a Content-Format number or a name ("senml-cbor"). */
@@ -22,6 +23,8 @@ export type FormatInput = number | string | undefined;
 
 export interface DeviceManagementContext {
   readonly endpoint: CoapEndpoint;
+  /** Runs a request in line with the client's others, with its deadline (request-queue.ts). */
+  run<T>(endpoint: string, start: StartRequest<T>): Promise<T>;
   readonly registry: ClientRegistry;
   readonly models: ObjectModels;
   notification(endpoint: string, path: string, result: DmResult): void;
@@ -114,7 +117,20 @@ export class DeviceManagement {
     const record = this.client(endpoint);
     const path = this.path(pathText);
     const format = parseFormat(accept, "accept") ?? defaultReadFormat(record, path);
-    const first = await this.observations.observe(endpoint, record.peer, formatPath(path), format);
+    // In line with the client's other requests (queue mode: sent when it is awake); at the deadline it is forgotten.
+    const first = await this.context.run<WholeResponse>(endpoint, (settle) => {
+      let cancelled = false;
+      this.observations.observe(endpoint, record.peer, formatPath(path), format).then(
+        (response) => !cancelled && settle(undefined, response),
+        (error: Error) => !cancelled && settle(error),
+      );
+      return {
+        cancel: () => {
+          cancelled = true;
+          this.observations.cancel(endpoint, formatPath(path), false);
+        },
+      };
+    });
     return this.decode(path, first.code, first.contentFormat, first.payload);
   }
 
@@ -136,7 +152,7 @@ export class DeviceManagement {
   }
 
   private async request(record: ClientRecord, path: LwM2mPath, request: DmRequest): Promise<DmResult> {
-    const response = await dmRequest(this.context.endpoint, record.peer, formatPath(path), request);
+    const response = await this.context.run<DmResponse>(record.endpoint, (settle) => startDmRequest(this.context.endpoint, this.client(record.endpoint).peer, formatPath(path), request, settle));
     return this.decode(path, response.code, response.contentFormat, response.payload, response.locationPath);
   }
 }

@@ -118,25 +118,32 @@ function fetchBlocks(
   );
 }
 
+/**
+ * Sends a device-management request; `done` gets the whole response (Block1
+ * out, Block2 in). cancel() stops whichever exchange is under way.
+ */
+export function startDmRequest(endpoint: CoapEndpoint, peer: Peer, path: string, request: DmRequest, done: (error: Error | undefined, response?: DmResponse) => void): Cancellable {
+  let current: Cancellable | undefined;
+  const options = {
+    peer,
+    path,
+    method: request.method,
+    ...(request.accept !== undefined ? { accept: request.accept } : {}),
+    ...(request.contentFormat !== undefined ? { contentFormat: request.contentFormat } : {}),
+    ...(request.query ? { query: request.query } : {}),
+  };
+  const answered = (error: CoapError | undefined, response?: CoapMessage) => {
+    if (error) return done(error);
+    const reply = response!;
+    const whole = (payload: Uint8Array) => done(undefined, { code: reply.code, contentFormat: getUintOption(reply, OptionNumber.ContentFormat), payload, locationPath: getLocationPath(reply) });
+    if (request.method !== Method.GET || !hasMoreBlocks(reply)) return whole(reply.payload);
+    current = completeBlock2(endpoint, { peer, path, ...(request.accept !== undefined ? { accept: request.accept } : {}) }, reply, (blockError, payload) => (blockError ? done(blockError) : whole(payload!)));
+  };
+  current = request.payload ? requestWithBody(endpoint, { ...options, payload: request.payload }, answered) : endpoint.request(options, answered);
+  return { cancel: () => current?.cancel() };
+}
+
 /** Sends a device-management request and resolves with the whole response (Block1 out, Block2 in). */
 export function dmRequest(endpoint: CoapEndpoint, peer: Peer, path: string, request: DmRequest): Promise<DmResponse> {
-  return new Promise((resolve, reject) => {
-    const options = {
-      peer,
-      path,
-      method: request.method,
-      ...(request.accept !== undefined ? { accept: request.accept } : {}),
-      ...(request.contentFormat !== undefined ? { contentFormat: request.contentFormat } : {}),
-      ...(request.query ? { query: request.query } : {}),
-    };
-    const answered = (error: CoapError | undefined, response?: CoapMessage) => {
-      if (error) return reject(error);
-      const reply = response!;
-      const whole = (payload: Uint8Array) => resolve({ code: reply.code, contentFormat: getUintOption(reply, OptionNumber.ContentFormat), payload, locationPath: getLocationPath(reply) });
-      if (request.method !== Method.GET || !hasMoreBlocks(reply)) return whole(reply.payload);
-      completeBlock2(endpoint, { peer, path, ...(request.accept !== undefined ? { accept: request.accept } : {}) }, reply, (blockError, payload) => (blockError ? reject(blockError) : whole(payload!)));
-    };
-    if (request.payload) requestWithBody(endpoint, { ...options, payload: request.payload }, answered);
-    else endpoint.request(options, answered);
-  });
+  return new Promise((resolve, reject) => void startDmRequest(endpoint, peer, path, request, (error, response) => (error ? reject(error) : resolve(response!))));
 }

@@ -2,17 +2,24 @@ import http from "node:http";
 import { URL } from "node:url";
 import { CommandRefused, hasObject19 } from "./command-delivery.js";
 import { routeFota } from "./fota/fota-api.js";
+import { HttpError, readJson, sendJson, statusOf } from "./http-status.js";
+import type { ClientRecord } from "./registry.js";
+import { listenHttp } from "./server-net.js";
+import { isQueueMode, parseTimeoutSeconds } from "./request-queue.js";
 import { describeCommand, type LwM2mDevServer, type ServerEvent } from "./server.js";
 import { routeWeb } from "./web/web-api.js";
-import type { ClientRecord } from "./registry.js";
 import { expiryMs } from "./validation.js";
-
-const MAX_BODY = 64 * 1024;
 
 /**
  * HTTP/JSON API of the development server.
  *
- *   GET    /clients                          registered clients ({endpoint, address, transport: "udp"|"dtls", pskIdentity?, ...})
+ *   Every device-management request takes a deadline, "timeout" in seconds (query or JSON body; default
+ *   --request-timeout, or --queue-timeout for a sleeping queue-mode client); a device that does not answer
+ *   in time is 504. Requests for a sleeping queue-mode client wait for its next Update. A body over 64 KiB
+ *   is 413.
+ *
+ *   GET    /clients                          registered clients ({endpoint, address, transport: "udp"|"dtls", pskIdentity?,
+ *                                            queueMode, awake, waitingRequests, droppedEvents, ...})
  *   GET    /clients/EP                       one client with its object links
  *   GET    /clients/EP/read?path=/3/0[&accept=11542|senml-cbor]   formats by number or name (content-formats.ts);
  *                                            without accept, the client's format from its registration
@@ -34,57 +41,43 @@ const MAX_BODY = 64 * 1024;
  *   GET    /bootstraps                       what the bootstrap role (--bootstrap-port) did: [{endpoint, peer, at, format, serverUri,
  *                                            shortServerId, steps:[{operation, path, code}], status, reason?}] (the last 100)
  *   GET    /events                           server-sent events: registrations, notifications, command statuses, bootstraps,
- *                                            firmware updates (fota-progress, fota-job, fota-result)
+ *                                            firmware updates (fota-progress, fota-job, fota-result), queue-mode presence;
+ *                                            each client's events rate-limited (--event-rate), "dropped" events count the rest
+ *   GET    /events/recent[?limit=N]          the events kept (the last 500 passed on): {events:[{at, event}], dropped:{EP: n}}
  *   /images..., /fota, /clients/EP/fota...    firmware images and updates: fota/image-http.ts, fota/fota-api.ts
  *   GET /, /web/..., composite read/observe    the web console and its routes: web/web-api.ts
  */
 export function startHttpApi(server: LwM2mDevServer, port: number, host = "127.0.0.1"): Promise<http.Server> {
   const streams = new Set<http.ServerResponse>();
-  server.on("event", (event: ServerEvent) => {
+  server.eventLog.on("event", (event: ServerEvent) => {
     const line = `data: ${JSON.stringify(event)}\n\n`;
     for (const stream of streams) stream.write(line);
   });
   const httpServer = http.createServer((request, response) => {
-    void route(server, request, response, streams).catch((error: Error) => send(response, 400, { error: error.message }));
-  });
-  return new Promise((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(port, host, () => {
-      // http:// Package URIs point here.
-      server.fota.httpPort = (httpServer.address() as { port: number }).port;
-      resolve(httpServer);
+    void route(server, request, response, streams).catch((error: Error) => {
+      const status = statusOf(error);
+      // A refused body may still be on its way: the connection is not reused.
+      sendJson(response, status, { error: error.message }, status === 413 ? { connection: "close" } : {});
     });
+  });
+  // A port in use rejects with a BindError that says what to do.
+  return listenHttp(httpServer, port, host).then(() => {
+    // http:// Package URIs point here.
+    server.fota.httpPort = (httpServer.address() as { port: number }).port;
+    return httpServer;
   });
 }
 
-function send(response: http.ServerResponse, status: number, body: unknown): void {
-  if (response.headersSent) return;
-  response.writeHead(status, { "content-type": "application/json" });
-  response.end(JSON.stringify(body));
-}
+const send = sendJson;
 
-function readJson(request: http.IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new Error(`request body over ${MAX_BODY} bytes`));
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on("end", () => {
-      if (chunks.length === 0) return resolve({});
-      try {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-        if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("the body must be a JSON object");
-        resolve(parsed as Record<string, unknown>);
-      } catch (error) {
-        reject(new Error(`bad JSON body: ${(error as Error).message}`));
-      }
-    });
-  });
+/** The request's own deadline, "timeout" in seconds from the query or the body; undefined for the default. */
+function requestTimeout(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseTimeoutSeconds(value);
+  } catch (error) {
+    throw new HttpError(400, (error as Error).message);
+  }
 }
 
 function hexBytes(hex: unknown): Uint8Array {
@@ -102,7 +95,12 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
   const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const method = request.method ?? "GET";
   const query = (name: string) => url.searchParams.get(name) ?? undefined;
-  if (parts[0] === "events" && method === "GET") {
+  if (parts[0] === "events" && parts[1] === "recent" && parts.length === 2 && method === "GET") {
+    const limit = query("limit") === undefined ? undefined : Number(query("limit"));
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new HttpError(400, `limit must be a whole number, got "${query("limit")}"`);
+    return send(response, 200, { events: server.eventLog.recent(limit), dropped: server.eventLog.droppedCounts() });
+  }
+  if (parts[0] === "events" && parts.length === 1 && method === "GET") {
     response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     response.write(": lwm2m dev server events\n\n");
     streams.add(response);
@@ -112,7 +110,7 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
   if (await routeWeb(server, request, response, parts, readJson)) return;
   if (await routeFota(server, request, response, parts, readJson)) return;
   if (parts[0] === "clients" && parts.length === 1) {
-    return send(response, 200, server.registry.list().map(summary));
+    return send(response, 200, server.registry.list().map((record) => summary(server, record)));
   }
   if (parts[0] === "commands") {
     if (parts.length === 1 && method === "GET") return send(response, 200, server.commands.list(query("endpoint")).map(describeCommand));
@@ -138,61 +136,72 @@ async function route(server: LwM2mDevServer, request: http.IncomingMessage, resp
     if (!server.registry.get(endpoint) && action !== "commands") return send(response, 404, { error: `no client "${endpoint}" is registered` });
     if (!action && method === "GET") {
       const record = server.registry.get(endpoint)!;
-      return send(response, 200, { ...summary(record), links: record.links });
+      return send(response, 200, { ...summary(server, record), links: record.links });
     }
     const body = method === "POST" ? await readJson(request) : {};
-    const path = (query("path") ?? body["path"]) as string | undefined;
-    // A number or a name: checked by the server (400 listing the names).
-    const format = (body["format"] ?? query("accept")) as number | string | undefined;
-    switch (`${method} ${action}`) {
-      case "GET read":
-        return send(response, 200, await server.read(endpoint, text(path, "path"), format));
-      case "GET discover":
-        return send(response, 200, await server.discover(endpoint, text(path, "path")));
-      case "POST write":
-        return send(
-          response,
-          200,
-          body["payloadHex"] !== undefined
-            ? await server.write(endpoint, text(path, "path"), undefined, { payload: hexBytes(body["payloadHex"]), format, partial: body["partial"] === true })
-            : await server.write(endpoint, text(path, "path"), body["value"], { ...(format !== undefined ? { format } : {}), partial: body["partial"] === true }),
-        );
-      case "POST execute":
-        return send(response, 200, await server.execute(endpoint, text(path, "path"), typeof body["args"] === "string" ? body["args"] : ""));
-      case "POST create": {
-        const values = body["values"];
-        if (values !== undefined && (!values || typeof values !== "object" || Array.isArray(values))) throw new Error('"values" must be an object of {resourceId: value}');
-        const content = values !== undefined ? { format, values: values as Record<string, unknown> } : { format, payload: hexBytes(body["payloadHex"] ?? "") };
-        return send(response, 200, await server.create(endpoint, text(path, "path"), content));
-      }
-      case "DELETE instance":
-        return send(response, 200, await server.delete(endpoint, text(path, "path")));
-      case "POST attributes": {
-        // Every member but "path" is an attribute: unknown names and bad values are refused (400), never sent.
-        const { path: _path, ...attributes } = body;
-        return send(response, 200, await server.writeAttributes(endpoint, text(path, "path"), attributes));
-      }
-      case "POST observe":
-        return send(response, 200, await server.observe(endpoint, text(path, "path"), format));
-      case "DELETE observe":
-        return send(response, server.cancelObservation(endpoint, text(path, "path")) ? 200 : 404, {});
-      case "POST commands": {
-        const data = body["dataHex"] !== undefined ? hexBytes(body["dataHex"]) : new TextEncoder().encode(text(body["text"], "text"));
-        const expires = expiryMs(body["expiresInSeconds"]);
-        try {
-          const command = server.sendCommand(endpoint, data, { ...(expires !== undefined ? { expiresInMs: expires } : {}), immediate: body["immediate"] === true });
-          return send(response, 202, describeCommand(command));
-        } catch (error) {
-          if (error instanceof CommandRefused) return send(response, 409, { error: error.message });
-          throw error;
-        }
-      }
-    }
+    const timeoutMs = requestTimeout(query("timeout") ?? body["timeout"]);
+    if (await server.requests.withTimeout(timeoutMs, () => clientAction(server, response, endpoint, method, action, body, query))) return;
   }
   send(response, 404, { error: `no route for ${method} ${url.pathname}` });
 }
 
-function summary(record: ClientRecord) {
+/** A request under /clients/EP/ACTION; false when there is no such route. */
+async function clientAction(server: LwM2mDevServer, response: http.ServerResponse, endpoint: string, method: string, action: string | undefined, body: Record<string, unknown>, query: (name: string) => string | undefined): Promise<boolean> {
+  const done = (status: number, result: unknown): boolean => {
+    send(response, status, result);
+    return true;
+  };
+  const path = (query("path") ?? body["path"]) as string | undefined;
+  // A number or a name: checked by the server (400 listing the names).
+  const format = (body["format"] ?? query("accept")) as number | string | undefined;
+  switch (`${method} ${action}`) {
+    case "GET read":
+      return done(200, await server.read(endpoint, text(path, "path"), format));
+    case "GET discover":
+      return done(200, await server.discover(endpoint, text(path, "path")));
+    case "POST write":
+      return done(
+        200,
+        body["payloadHex"] !== undefined
+          ? await server.write(endpoint, text(path, "path"), undefined, { payload: hexBytes(body["payloadHex"]), format, partial: body["partial"] === true })
+          : await server.write(endpoint, text(path, "path"), body["value"], { ...(format !== undefined ? { format } : {}), partial: body["partial"] === true }),
+      );
+    case "POST execute":
+      return done(200, await server.execute(endpoint, text(path, "path"), typeof body["args"] === "string" ? body["args"] : ""));
+    case "POST create": {
+      const values = body["values"];
+      if (values !== undefined && (!values || typeof values !== "object" || Array.isArray(values))) throw new Error('"values" must be an object of {resourceId: value}');
+      const content = values !== undefined ? { format, values: values as Record<string, unknown> } : { format, payload: hexBytes(body["payloadHex"] ?? "") };
+      return done(200, await server.create(endpoint, text(path, "path"), content));
+    }
+    case "DELETE instance":
+      return done(200, await server.delete(endpoint, text(path, "path")));
+    case "POST attributes": {
+      // Every member but "path" is an attribute: unknown names and bad values are refused (400), never sent.
+      const { path: _path, ...attributes } = body;
+      return done(200, await server.writeAttributes(endpoint, text(path, "path"), attributes));
+    }
+    case "POST observe":
+      return done(200, await server.observe(endpoint, text(path, "path"), format));
+    case "DELETE observe":
+      return done(server.cancelObservation(endpoint, text(path, "path")) ? 200 : 404, {});
+    case "POST commands": {
+      const data = body["dataHex"] !== undefined ? hexBytes(body["dataHex"]) : new TextEncoder().encode(text(body["text"], "text"));
+      const expires = expiryMs(body["expiresInSeconds"]);
+      try {
+        const command = server.sendCommand(endpoint, data, { ...(expires !== undefined ? { expiresInMs: expires } : {}), immediate: body["immediate"] === true });
+        return done(202, describeCommand(command));
+      } catch (error) {
+        if (error instanceof CommandRefused) return done(409, { error: error.message });
+        throw error;
+      }
+    }
+  }
+  return false;
+}
+
+function summary(server: LwM2mDevServer, record: ClientRecord) {
+  const presence = server.requests.presence(record.endpoint);
   return {
     endpoint: record.endpoint,
     location: `/${record.location.join("/")}`,
@@ -207,5 +216,11 @@ function summary(record: ClientRecord) {
     lastSeen: new Date(record.lastSeen).toISOString(),
     // False when the registration lists no object 19: no auto-observe of /19/0/0, no commands.
     object19: hasObject19(record.links),
+    // Queue mode: whether the client listens now; requests for a sleeping one wait for its next Update.
+    queueMode: isQueueMode(record),
+    awake: presence?.awake ?? true,
+    waitingRequests: presence?.waiting ?? 0,
+    // Events of this client that flood control did not print or keep (--event-rate).
+    droppedEvents: server.eventLog.droppedCounts()[record.endpoint] ?? 0,
   };
 }

@@ -9,6 +9,8 @@ export interface ClientRecord {
   peer: Peer;
   lifetime: number;
   binding: string;
+  /** The Q flag of an LwM2M 1.1 Register (queue mode; 1.0 clients say it in the binding, "UQ"). */
+  readonly queueFlag: boolean;
   readonly version: string;
   links: Link[];
   /** The PSK identity when the client came over DTLS (coaps://); undefined over plain CoAP. */
@@ -22,6 +24,8 @@ export interface RegistrationParams {
   readonly lifetime: number;
   readonly binding: string;
   readonly version: string;
+  /** The Register carried the Q flag (LwM2M 1.1 queue mode). */
+  readonly queueFlag?: boolean;
 }
 
 /** A Register/Update lifetime: a positive whole number of seconds, or undefined. */
@@ -42,7 +46,7 @@ export function parseRegisterQuery(query: readonly string[]): RegistrationParams
   if (!endpoint) return "missing ep";
   const lifetime = values.has("lt") ? parseLifetime(values.get("lt")) : 86400;
   if (lifetime === undefined) return `bad lifetime "${values.get("lt")}"`;
-  return { endpoint, lifetime, binding: values.get("b") || "U", version: values.get("lwm2m") || "1.0" };
+  return { endpoint, lifetime, binding: values.get("b") || "U", version: values.get("lwm2m") || "1.0", queueFlag: values.has("Q") };
 }
 
 /** Registered clients, by endpoint name and by location, with lifetime expiry. */
@@ -70,6 +74,7 @@ export class ClientRegistry {
       peer,
       lifetime: params.lifetime,
       binding: params.binding,
+      queueFlag: params.queueFlag === true,
       version: params.version,
       links: payload.length ? parseLinks(payload) : [],
       pskIdentity,

@@ -16,6 +16,8 @@ import { FotaService, type FotaServiceOptions } from "./fota/fota-service.js";
 import { loadModelDirectory, ObjectModels } from "./models.js";
 import { RegistrationInterface, type GoneReason } from "./registration-interface.js";
 import { ClientRegistry, type ClientRecord } from "./registry.js";
+import { EventLog, type DroppedEvent, type FloodControlOptions } from "./flood-control.js";
+import { isQueueMode, RequestQueue, type PresenceEvent, type RequestQueueOptions } from "./request-queue.js";
 import { StrictChecker } from "./strict/strict-checker.js";
 import type { Violation, ViolationReport } from "./strict/violations.js";
 
@@ -30,6 +32,9 @@ export type ServerEvent =
   | { type: "send"; endpoint: string; result: DmResult }
   | { type: "command"; command: CommandView }
   | { type: "bootstrap"; record: BootstrapRecord }
+  | PresenceEvent
+  /** Only from `eventLog`: a client's events that flood control did not pass on. */
+  | DroppedEvent
   | FotaEvent;
 
 export interface DevServerOptions {
@@ -50,13 +55,17 @@ export interface DevServerOptions {
    * Also serve as a bootstrap server on this UDP port (0 picks one): clients
    * asking it are provisioned with this server's LwM2M address, NoSec.
    */
-  readonly bootstrap?: { readonly port: number; readonly shortServerId?: number; readonly lifetime?: number; readonly binding?: string };
+  readonly bootstrap?: { readonly port: number; readonly shortServerId?: number; readonly lifetime?: number; readonly binding?: string; /** Host in the server URI it provisions (default 127.0.0.1). */ readonly serverHost?: string };
   /** Also listen for coaps:// (DTLS 1.2 PSK) on this port, with the same handlers and checks. */
   readonly dtls?: DevServerDtlsOptions;
   /** Firmware updates: hosted images (CoAP /fw/NAME, HTTP /images/NAME), progress, update jobs (fota/). */
   readonly fota?: FotaServiceOptions;
   /** A directory of OMA DDF object model files (*.xml) for objects outside the standard set (`--models DIR`); read at construction. */
   readonly modelsDir?: string;
+  /** Deadlines of device-management requests, and queue mode (request-queue.ts). */
+  readonly requests?: RequestQueueOptions;
+  /** Flood control of what is printed and kept (flood-control.ts). */
+  readonly events?: FloodControlOptions;
 }
 
 /** What a create takes: a raw payload with its format, or `{resourceId: value}` typed by the object model. */
@@ -79,6 +88,10 @@ export class LwM2mDevServer extends EventEmitter {
   readonly fota: FotaService;
   /** The object models: the standard objects and those loaded with `modelsDir`. */
   readonly models: ObjectModels;
+  /** Device-management requests in line per client, with their deadlines; queue-mode clients' presence. */
+  readonly requests: RequestQueue;
+  /** The events to print and keep: those of "event", with each client's flood held back and counted. */
+  readonly eventLog: EventLog;
   private readonly platform: Platform;
   private readonly expiryTimer: ReturnType<typeof setInterval>;
   private readonly autoObserve: readonly string[];
@@ -113,6 +126,7 @@ export class LwM2mDevServer extends EventEmitter {
       models: this.models,
       notification: (endpoint, path, result) => this.emitEvent({ type: "notification", endpoint, path, result }),
       warn: (message) => this.platform.log.warn(message),
+      run: (endpoint, start) => this.requests.run(endpoint, start),
     });
     this.delivery = new CommandDelivery({ endpoint: this.endpoint, queue: this.commands, client: (endpoint) => this.registry.get(endpoint), now, changed: (command) => this.emitEvent({ type: "command", command }) });
     this.registration = new RegistrationInterface({
@@ -131,6 +145,8 @@ export class LwM2mDevServer extends EventEmitter {
       },
     });
     this.fota = new FotaService(this, options.platform.time, options.fota);
+    this.requests = new RequestQueue(this, options.platform.time, (endpoint) => isQueueMode(this.registry.get(endpoint)), options.requests);
+    this.eventLog = new EventLog(this, options.platform.time, options.events);
     this.expiryTimer = setInterval(() => {
       this.registration.expire();
       this.delivery.expire();
@@ -141,7 +157,7 @@ export class LwM2mDevServer extends EventEmitter {
       platform: options.platform,
       coap: options.coap,
       checker: this.checker,
-      serverUri: () => `coap://127.0.0.1:${this.port}`,
+      serverUri: () => `coap://${bootstrap.serverHost ?? "127.0.0.1"}:${this.port}`,
       onRecord: (record) => this.emitEvent({ type: "bootstrap", record }),
     });
   }
@@ -188,6 +204,8 @@ export class LwM2mDevServer extends EventEmitter {
   close(): void {
     clearInterval(this.expiryTimer);
     this.fota.close();
+    this.requests.close();
+    this.eventLog.close();
     // Closing the endpoint ends every exchange, observations included; cancelling them
     // one by one (reactively) would leave an EXCHANGE_LIFETIME timer each, keeping Node alive.
     this.dm.observations.clear();

@@ -1,4 +1,5 @@
 import type http from "node:http";
+import { statusOf } from "../http-status.js";
 import type { LwM2mDevServer } from "../server.js";
 import type { FotaMethod, FotaScheme } from "./events.js";
 import { ImageError } from "./image-store.js";
@@ -64,7 +65,7 @@ export async function routeFota(
       send(response, fota.cancel(endpoint) ? 200 : 409, fota.job(endpoint)?.summary() ?? { error: `no update job for ${endpoint}` });
     } else send(response, 405, { error: `${method} /clients/${endpoint}/fota: use GET, POST or DELETE` });
   } catch (error) {
-    send(response, error instanceof ImageError ? error.status : 400, { error: (error as Error).message });
+    send(response, error instanceof ImageError ? error.status : statusOf(error), { error: (error as Error).message });
   }
   return true;
 }
