@@ -17,6 +17,7 @@ import type { BootstrapMode } from "../modules/lwm2m/client.js";
 import { parseServerUri } from "../modules/lwm2m/server-uri.js";
 import { attachConsole, CONSOLE_USAGE, printEvents } from "./dev-server/console.js";
 import { ProgressDisplay } from "./dev-server/fota/progress-display.js";
+import { demoFotaCommand, demoFotaKeys } from "./start-fota.js";
 import { modemConfig, openModemLine, parseModemKind, type ModemOptions } from "./start-modem.js";
 import { startHttpApi } from "./dev-server/http-api.js";
 import { LwM2mDevServer, type ServerEvent } from "./dev-server/server.js";
@@ -315,6 +316,9 @@ async function run(): Promise<void> {
     }
     options.config["server"] = devServer.dtlsPort ? `coaps://${devServer.host}:${devServer.dtlsPort}` : `coap://${devServer.host}:${devServer.port}`;
   }
+  // The firmware-update demo: a signing key pair beside the state folder, its public half given to the firmware.
+  const demoKeys = devServer && !options.config["fotaPublicKey"] ? demoFotaKeys(path.join(path.dirname(options.stateDir), "fota-keys")) : undefined;
+  if (demoKeys) options.config["fotaPublicKey"] = demoKeys.publicKeyHex;
   let modemLine: { serialPath: string; close: () => Promise<void> } | undefined;
   if (options.modem) {
     try {
@@ -378,7 +382,13 @@ async function run(): Promise<void> {
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
   // The development server's console on standard input, as in npm run dev-server; "quit" stops as Ctrl-C does.
-  if (devServer) attachConsole({ server: devServer.server, log: devServer.log, quit: () => onSignal("quit") }, devServer.print);
+  if (devServer) {
+    const server = devServer.server;
+    const endpoint = options.config["endpoint"] ?? "xs-lwm2m-demo";
+    // `fota FILE`: signed with the demo key the firmware was given (a file that is no registered endpoint's name).
+    const demoFota = demoKeys ? (words: readonly string[]) => (words.length >= 1 && !server.registry.get(words[0]!) ? demoFotaCommand(server, demoKeys, endpoint, words) : undefined) : undefined;
+    attachConsole({ server, log: devServer.log, quit: () => onSignal("quit"), ...(demoFota ? { demoFota } : {}) }, devServer.print);
+  }
   try {
     await host.start();
   } catch (error) {

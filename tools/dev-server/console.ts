@@ -23,6 +23,8 @@ export interface ConsoleOptions {
   readonly log?: Logger;
   /** "quit": stop the program as Ctrl-C does. */
   readonly quit: () => void;
+  /** `fota FILE …` for the one device of npm start (tools/start-fota.ts); undefined when the words are the usual `fota EP IMAGE`. */
+  readonly demoFota?: (words: readonly string[]) => string | undefined;
 }
 
 /** A command's arguments were wrong: the answer is its usage line. */
@@ -277,6 +279,10 @@ export async function runConsoleLine(ctx: ConsoleOptions, line: string): Promise
   if (name === "quit" || name === "exit") {
     ctx.quit();
     return "";
+  }
+  if (name === "fota" && ctx.demoFota) {
+    const answer = ctx.demoFota(words);
+    if (answer !== undefined) return answer;
   }
   if (FOTA_COMMANDS.indexOf(name) >= 0) return fotaCommand(ctx.server, name, words);
   const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
