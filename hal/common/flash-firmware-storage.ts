@@ -98,7 +98,9 @@ export class FlashFirmwareStorage implements FirmwareStorage {
   resumeDownload(offset: number): void {
     this.requireInit();
     this.checkImageRange(offset, 0);
-    if (this.record.state !== BootState.Idle) throw new HalError("invalid-argument", "no interrupted download to resume (an image is downloaded or activated)");
+    if (this.record.state !== BootState.Idle && this.record.state !== BootState.Downloaded) throw new HalError("invalid-argument", "no interrupted download to resume (an image is being activated or was activated)");
+    // Power may fail after endDownload but before the caller recorded it: the download goes on (and ends) again.
+    if (this.record.state === BootState.Downloaded) this.commit({ state: BootState.Idle, imageLength: 0, imageCrc: 0 });
     // The sector holding `offset` keeps its earlier bytes; a sector starting at `offset` is erased again.
     this.erasedSectors = Math.ceil(offset / this.device.sectorSize);
     this.downloading = true;

@@ -191,4 +191,22 @@ export default suite("firmware storage", (test) => {
     assert.equal(counting.operationCount, before + 2, "one erase, one write");
     assert.throws(() => storage.resumeDownload(SECTOR * 20), "out-of-range");
   });
+
+  test("defect: power lost after the image was recorded as downloaded but before the caller recorded it: resumeDownload continues instead of refusing", () => {
+    const medium = new MemoryBlockDevice(SECTOR * 12, SECTOR);
+    const storage = new FlashFirmwareStorage(medium);
+    storage.init();
+    const bytes = image(SECTOR * 3, 31);
+    download(storage, bytes);
+    // Power goes before the updater's own record says "downloaded": after the reboot it resumes at the end.
+    const rebooted = new FlashFirmwareStorage(medium);
+    rebooted.init();
+    rebooted.resumeDownload(bytes.length);
+    rebooted.endDownload("success", bytes.length);
+    assert.equal(rebooted.read(0, bytes.length), bytes);
+    rebooted.activate();
+    const booted = new FlashFirmwareStorage(medium);
+    booted.init();
+    assert.equal(booted.getActivateResult(), "success");
+  });
 });
