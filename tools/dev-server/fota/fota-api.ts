@@ -1,15 +1,11 @@
 import type http from "node:http";
-import { statusOf } from "../http-status.js";
+import { sendJson, statusOf } from "../http-status.js";
 import type { LwM2mDevServer } from "../server.js";
 import type { FotaMethod, FotaScheme } from "./events.js";
 import { ImageError } from "./image-store.js";
 import { routeImages } from "./image-http.js";
 
-function send(response: http.ServerResponse, status: number, body: unknown): void {
-  if (response.headersSent) return;
-  response.writeHead(status, { "content-type": "application/json" });
-  response.end(JSON.stringify(body));
-}
+const send = sendJson;
 
 /**
  * The firmware-update routes of the HTTP API (the image routes are in image-http.ts):

@@ -6,6 +6,7 @@ import { ContentFormat, Method, OptionNumber } from "../../../modules/coap/const
 import type { ObserveHandle } from "../../../modules/coap/endpoint.js";
 import { getUintOption, utf8Encode, type CoapMessage } from "../../../modules/coap/message.js";
 import { formatPath, parsePathString } from "../../../modules/lwm2m/path.js";
+import { sendJson } from "../http-status.js";
 import { decodeComposite } from "./composite-payload.js";
 import type { LwM2mDevServer, ServerEvent } from "../server.js";
 
@@ -34,22 +35,22 @@ export async function routeWeb(
   if (method === "GET" || method === "HEAD") {
     if (parts.length === 0 || (parts.length === 1 && parts[0] === "index.html")) return serveAsset(response, "index.html", method);
     if (parts[0] === "web" && parts.length === 2) return serveAsset(response, parts[1]!, method);
-    if (parts[0] === "composite-observations" && parts.length === 1) return sendJson(response, 200, compositeObservations(server).list());
+    if (parts[0] === "composite-observations" && parts.length === 1) return sendJsonRoute(response, 200, compositeObservations(server).list());
   }
   if (parts[0] !== "clients" || parts.length !== 3 || (parts[2] !== "composite" && parts[2] !== "composite-observe")) return false;
   const endpoint = parts[1]!;
-  if (!server.registry.get(endpoint)) return sendJson(response, 404, { error: `no client "${endpoint}" is registered` });
+  if (!server.registry.get(endpoint)) return sendJsonRoute(response, 404, { error: `no client "${endpoint}" is registered` });
   const observations = compositeObservations(server);
   if (parts[2] === "composite-observe" && method === "DELETE") {
     const paths = checkPaths(new URL(request.url ?? "/", "http://localhost").searchParams.get("paths")?.split(","));
-    return sendJson(response, observations.cancel(endpoint, paths) ? 200 : 404, {});
+    return sendJsonRoute(response, observations.cancel(endpoint, paths) ? 200 : 404, {});
   }
-  if (method !== "POST") return sendJson(response, 405, { error: `${method} /clients/${endpoint}/${parts[2]}: use POST${parts[2] === "composite-observe" ? " or DELETE" : ""}` });
+  if (method !== "POST") return sendJsonRoute(response, 405, { error: `${method} /clients/${endpoint}/${parts[2]}: use POST${parts[2] === "composite-observe" ? " or DELETE" : ""}` });
   const body = await readJson(request);
   const paths = checkPaths(body["paths"]);
   const format = senmlFormat(body["format"]);
-  if (parts[2] === "composite") return sendJson(response, 200, await readComposite(server, endpoint, paths, format));
-  return sendJson(response, 200, await observations.observe(endpoint, paths, format));
+  if (parts[2] === "composite") return sendJsonRoute(response, 200, await readComposite(server, endpoint, paths, format));
+  return sendJsonRoute(response, 200, await observations.observe(endpoint, paths, format));
 }
 
 // ------------------------------------------------------------ the page
@@ -76,24 +77,21 @@ let assets: string | undefined;
 function serveAsset(response: http.ServerResponse, name: string, method: string): true {
   const type = ASSET_TYPES[path.extname(name)];
   // Plain names only: no folders, no dot files, one of the page's kinds of file.
-  if (!/^[a-z0-9][a-z0-9.-]*$/.test(name) || !type) return sendJson(response, 404, { error: `no asset "${name}"` });
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(name) || !type) return sendJsonRoute(response, 404, { error: `no asset "${name}"` });
   assets ??= assetDirectory();
   let content: Buffer;
   try {
     content = fs.readFileSync(path.join(assets, name));
   } catch {
-    return sendJson(response, 404, { error: `no asset "${name}"` });
+    return sendJsonRoute(response, 404, { error: `no asset "${name}"` });
   }
   response.writeHead(200, { "content-type": type, "content-length": content.length, "cache-control": "no-cache" });
   response.end(method === "HEAD" ? undefined : content);
   return true;
 }
 
-function sendJson(response: http.ServerResponse, status: number, body: unknown): true {
-  if (!response.headersSent) {
-    response.writeHead(status, { "content-type": "application/json" });
-    response.end(JSON.stringify(body));
-  }
+function sendJsonRoute(response: http.ServerResponse, status: number, body: unknown): true {
+  sendJson(response, status, body);
   return true;
 }
 
